@@ -1,0 +1,72 @@
+#include "generator/cli/args.hpp"
+
+#include <charconv>
+
+namespace resgen::cli {
+
+Args::Args(const std::vector<std::string>& argv, std::set<std::string> options, std::set<std::string> switches) {
+  switches.insert("--help");
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    std::string a = argv[i];
+    if (a == "-h") a = "--help";
+    if (a.rfind("--", 0) != 0) {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string value;
+    bool inline_value = false;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      inline_value = true;
+    }
+    if (switches.count(a)) {
+      if (inline_value) throw Error(a + " takes no value");
+      values_[a] = "1";
+    } else if (options.count(a)) {
+      if (!inline_value) {
+        if (i + 1 >= argv.size()) throw Error(a + " needs a value");
+        value = argv[++i];
+      }
+      values_[a] = value;
+    } else {
+      throw Error("unknown option " + a + " (see --help)");
+    }
+  }
+}
+
+std::optional<std::string> Args::get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::require(const std::string& name) const {
+  auto v = get(name);
+  if (!v) throw Error("missing " + name + " (see --help)");
+  return *v;
+}
+
+int parse_int(const std::string& text, const std::string& flag, int min, int max) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
+    throw Error(flag + " " + text + ": expected a whole number from " + std::to_string(min) + " to " +
+                std::to_string(max));
+  return v;
+}
+
+dsl::Shape parse_shape(const std::string& text, const std::string& flag) {
+  std::vector<std::string> parts{""};
+  for (char c : text) {
+    if (c == 'x' || c == 'X')
+      parts.emplace_back();
+    else
+      parts.back() += c;
+  }
+  if (parts.size() != 3) throw Error(flag + " " + text + ": expected CxHxW, e.g. 3x224x224");
+  return {parse_int(parts[0], flag + " (channels)", 1, 1 << 16), parse_int(parts[1], flag + " (height)", 1, 1 << 16),
+          parse_int(parts[2], flag + " (width)", 1, 1 << 16)};
+}
+
+}  // namespace resgen::cli

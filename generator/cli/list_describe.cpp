@@ -1,0 +1,75 @@
+// resgen list, resgen describe.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "generator/cli/args.hpp"
+#include "generator/cli/commands.hpp"
+#include "generator/registry.hpp"
+
+namespace resgen::cli {
+
+int cmd_list(const std::vector<std::string>& argv) {
+  Args args(argv, {}, {});
+  if (args.help()) {
+    std::cout << "usage: resgen list\n  Lists the networks: name, default input CxHxW, default classes, summary.\n"
+                 "  cifar_resnetD and preact_resnetD also take other valid depths.\n";
+    return 0;
+  }
+  if (!args.positional().empty()) throw Error("resgen list takes no arguments");
+  for (const NetworkInfo& n : known_networks())
+    std::cout << fmt::format("{:<20} {:>11} {:>5}  {}\n", n.name,
+                             dsl::to_string(n.default_input).str(), n.default_classes, n.summary);
+  return 0;
+}
+
+namespace {
+
+struct Cost {
+  long long params = 0, macs = 0;
+};
+
+Cost cost_of(const dsl::Network& net, const dsl::Node& n) {
+  const dsl::Shape in = n.a >= 0 ? net.nodes()[n.a].shape : dsl::Shape{};
+  const dsl::Shape out = n.shape;
+  switch (n.op) {
+    case dsl::Op::conv2d: {
+      long long per = 1LL * (in.c / n.groups) * n.kernel * n.kernel;
+      return {per * out.c + (n.bias ? out.c : 0), per * out.elements()};
+    }
+    case dsl::Op::batch_norm: return {4LL * out.c, 0};
+    case dsl::Op::linear: return {1LL * out.c * in.elements() + out.c, 1LL * out.c * in.elements()};
+    default: return {};
+  }
+}
+
+}  // namespace
+
+int cmd_describe(const std::vector<std::string>& argv) {
+  Args args(argv, {"--input", "--classes"}, {});
+  if (args.help()) {
+    std::cout << "usage: resgen describe NET [--input CxHxW] [--classes K]\n"
+                 "  Prints each layer: name, op, output shape, parameters, multiply-accumulates; then totals.\n";
+    return 0;
+  }
+  if (args.positional().size() != 1) throw Error("resgen describe takes one network name (see --help)");
+  std::optional<dsl::Shape> input;
+  std::optional<int> classes;
+  if (auto v = args.get("--input")) input = parse_shape(*v, "--input");
+  if (auto v = args.get("--classes")) classes = parse_int(*v, "--classes", 1, 1 << 20);
+  dsl::Network net = build_network(args.positional()[0], input, classes);
+  std::cout << fmt::format("{:<32} {:<16} {:>12} {:>12} {:>14}\n", "name", "op", "output", "params", "MACs");
+  Cost total;
+  for (const dsl::Node& n : net.nodes()) {
+    Cost c = cost_of(net, n);
+    total.params += c.params;
+    total.macs += c.macs;
+    std::cout << fmt::format("{:<32} {:<16} {:>12} {:>12} {:>14}\n", n.name.str(), dsl::op_name(n.op),
+                             dsl::to_string(n.shape).str(), c.params, c.macs);
+  }
+  std::cout << fmt::format("total: {} nodes, {} parameters, {} MACs per image ({:.3f} GMACs)\n",
+                           net.nodes().size(), total.params, total.macs, total.macs / 1e9);
+  return 0;
+}
+
+}  // namespace resgen::cli

@@ -1,0 +1,141 @@
+// resgen run: the whole ahead-of-time path. Generates the static library for the input's
+// (C, H, W) and the class count (cached by network, shape, target, schedule and the exact
+// lowering), links a runner against it with the system C++ compiler, and runs it.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "generator/cli/args.hpp"
+#include "generator/cli/commands.hpp"
+#include "generator/emit.hpp"
+#include "generator/registry.hpp"
+#include "generator/runtime/rg_runtime.h"
+
+namespace resgen::cli {
+namespace fs = std::filesystem;
+
+namespace {
+#include "generator/runtime/npy.inc"
+
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+fs::path cache_root() {
+  if (const char* c = std::getenv("RESGEN_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "resgen";
+  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "resgen";
+  return fs::temp_directory_path() / "resgen-cache";
+}
+
+// Changes whenever the resgen binary does, so a rebuilt generator never reuses old libraries.
+std::string build_id() {
+  struct stat st {};
+  if (stat("/proc/self/exe", &st) != 0) return "unknown";
+  return fmt::format("{}-{}", st.st_size, st.st_mtime);
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1; }
+
+// Holds an exclusive lock on a file while alive: concurrent runs build a library once.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& p) : fd_(open(p.c_str(), O_CREAT | O_RDWR, 0644)) {
+    if (fd_ >= 0) flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& argv) {
+  Args args(argv, {"--weights", "--input", "--output", "--classes", "--target", "--schedule", "--threads"},
+            {"--allow-extra-weights", "--verbose"});
+  if (args.help()) {
+    std::cout << R"(usage: resgen run NET --weights FILE --input X.npy --output Y.npy [--classes K] [--target T]
+                  [--schedule S] [--allow-extra-weights] [--threads T] [--verbose]
+  X: float32 N,C,H,W. Generates (cached in $RESGEN_CACHE, default ~/.cache/resgen) the static
+  library for (C,H,W,K), links a runner with the system C++ compiler, runs it on all N images
+  and writes the N,K logits to Y.
+)";
+    return 0;
+  }
+  if (args.positional().size() != 1) throw Error("resgen run takes one network name (see --help)");
+  const std::string name = args.positional()[0];
+  std::string weights = args.require("--weights"), in_path = args.require("--input"),
+              out_path = args.require("--output");
+  if (access(weights.c_str(), R_OK) != 0)
+    throw Error(fmt::format("cannot read weights file '{}': {}", weights, std::strerror(errno)));
+
+  // The input decides C, H, W.
+  char err[1024] = "";
+  int64_t shape[8];
+  int ndim = 0;
+  float* data = nullptr;
+  if (rg_npy_read_f32(in_path.c_str(), shape, &ndim, &data, err, sizeof err) != RG_OK) throw Error(err);
+  std::free(data);
+  if (ndim != 4 || shape[0] < 1)
+    throw Error(fmt::format("input '{}' has {} dimensions; resgen run needs N,C,H,W with N >= 1", in_path, ndim));
+  for (int d = 1; d < 4; ++d)
+    if (shape[d] < 1 || shape[d] > 65536) throw Error(fmt::format("input '{}': dimension {} is {}", in_path, d, shape[d]));
+  dsl::Shape in{int(shape[1]), int(shape[2]), int(shape[3])};
+  std::optional<int> classes;
+  if (auto v = args.get("--classes")) classes = parse_int(*v, "--classes", 1, 1 << 20);
+  int threads = args.get("--threads") ? parse_int(*args.get("--threads"), "--threads", 1, 1024)
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  GenerateOptions o;
+  o.target = args.get("--target").value_or(host_target());
+  o.schedule = args.get("--schedule").value_or("manual");
+  Lowered lowered = lower(build_network(name, in, classes));
+  std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + build_id()));
+  fs::path root = cache_root();
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) throw Error(fmt::format("cannot create the cache folder {}: {}", root.string(), ec.message()));
+  fs::path dir = root / (lowered.network + "-" + key);
+  fs::path runner = dir / "runner";
+  {
+    FileLock lock(root / (lowered.network + "-" + key + ".lock"));
+    if (!fs::exists(runner)) {
+      std::ostringstream log;
+      o.out_dir = dir.string();
+      o.log = args.has("--verbose") ? &std::cerr : nullptr;
+      generate_library(lowered, o);
+      fs::path build = dir / (lowered.network + ".build");
+      std::string cmd = fmt::format(
+          "c++ -O2 -std=c++17 -DRG_NET={0} '-DRG_HEADER=\"{0}.h\"' -I{1} -I{2} {3} {4} -lpthread -ldl -o {5} 2>&1",
+          lowered.network, quote(dir.string()), quote(build.string()), quote((build / "runner.cpp").string()),
+          quote((dir / ("lib" + lowered.network + ".a")).string()), quote(runner.string() + ".tmp"));
+      if (int rc = std::system(cmd.c_str()); rc != 0) throw Error("linking the runner failed: " + cmd);
+      fs::rename(runner.string() + ".tmp", runner);
+    }
+  }
+  std::string cmd = fmt::format("{} {} {} {} {} {}", quote(runner.string()), quote(weights), quote(in_path),
+                                quote(out_path), args.has("--allow-extra-weights") ? 1 : 0, threads);
+  return exit_code(std::system(cmd.c_str()));
+}
+
+}  // namespace resgen::cli

@@ -1,0 +1,35 @@
+// Emission: a lowered network -> lib<NET>.a + <NET>.h + <NET>.hpp in one folder.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "generator/lowered.hpp"
+
+namespace resgen {
+
+struct GenerateOptions {
+  std::string out_dir;
+  std::string target;               // a named Halide target (never "host")
+  std::string schedule = "manual";  // manual | auto:<autoscheduler> | tuned[:DB]
+  std::string weights;              // safetensors file to check (and embed with `embed`)
+  bool embed = false;
+  bool allow_extra_weights = false;
+  int jobs = 0;                     // kernels compiled in parallel; 0 = one per core
+  std::ostream* log = nullptr;      // progress lines, or none
+};
+
+// Writes the library; throws resgen::Error naming what went wrong.
+void generate_library(const Lowered& lowered, const GenerateOptions& options);
+
+// This machine's features as a named target, e.g. x86-64-linux-avx512_skylake-...
+std::string host_target();
+
+// Parts of generate_library, each in its own file.
+std::string c_header(const Lowered& l, const std::string& prefix);
+std::string cpp_header(const Lowered& l, const std::string& prefix);
+void compile_kernels(const Lowered& l, const GenerateOptions& o, const std::string& dir);
+std::string pack_embedded_weights(const Lowered& l, const GenerateOptions& o, const std::string& dir);
+void check_weights_file(const Lowered& l, const std::string& path, bool allow_extra);
+
+}  // namespace resgen

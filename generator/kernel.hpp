@@ -1,0 +1,39 @@
+// A layer signature as a Halide pipeline: the algorithm (kernel_algorithm.cpp) and the
+// schedules (schedules/), joined by stage names.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "Halide.h"
+#include "generator/lowered.hpp"
+
+namespace resgen {
+
+// The pipeline of one kernel, before scheduling.
+//
+// Arguments, in the order the generated runtime passes them:
+//   input, [residual], [weights, bias]  then the output buffer.
+// Stages carry stable names: "output" always; "conv" (the reduction) and "padded" (the
+// zero-extended input) for convolutions; "reduce" for linear layers.
+struct KernelPipeline {
+  Halide::Func output;
+  std::vector<Halide::Argument> args;
+  std::map<std::string, Halide::Func> stages;
+  std::vector<Halide::ImageParam> params;  // keeps the ImageParams alive
+  // Extents at one image, for autoscheduler estimates: per input name, and of the output.
+  std::map<std::string, std::vector<int>> estimates;
+  std::vector<int> output_estimate;
+
+  Halide::Func stage(const std::string& name) const;
+};
+
+// The algorithm only: no scheduling directives.
+KernelPipeline define_kernel(const Layer& layer);
+
+// Argument counts of a layer's kernel (for the generated runtime's argv).
+bool kernel_has_residual(const Layer& layer);
+bool kernel_has_params(const Layer& layer);
+
+}  // namespace resgen

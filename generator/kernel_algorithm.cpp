@@ -1,0 +1,212 @@
+// THE ALGORITHM of every layer kind, as Halide Funcs. Schedules live in schedules/.
+//
+// Activations are Halide buffers (c, x, y, n): NHWC in memory, dense, shapes fixed at
+// generation time except the batch n.
+#include "generator/kernel.hpp"
+
+namespace resgen {
+namespace {
+
+using namespace Halide;
+
+Var c("c"), x("x"), y("y"), n("n");
+
+// A dense NHWC activation (c, x, y, n) of per-image shape s.
+void constrain_nhwc(OutputImageParam p, Shape s, std::vector<int>* estimate) {
+  *estimate = {s.c, s.w, s.h, 1};
+  p.dim(0).set_bounds(0, s.c).set_stride(1);
+  p.dim(1).set_bounds(0, s.w).set_stride(s.c);
+  p.dim(2).set_bounds(0, s.h).set_stride(s.c * s.w);
+  p.dim(3).set_min(0).set_stride(s.c * s.w * s.h);
+}
+
+void constrain_dense(OutputImageParam p, const std::vector<int>& extents, std::vector<int>* estimate) {
+  *estimate = extents;
+  int stride = 1;
+  for (std::size_t d = 0; d < extents.size(); ++d) {
+    p.dim(d).set_bounds(0, extents[d]).set_stride(stride);
+    stride *= extents[d];
+  }
+}
+
+struct Builder {
+  const Layer& l;
+  KernelPipeline k;
+
+  ImageParam image(const std::string& name, int dims) {
+    ImageParam p(Float(32), dims, name);
+    k.params.push_back(p);
+    k.args.push_back(p);
+    return p;
+  }
+
+  ImageParam activation(const std::string& name, Shape s) {
+    ImageParam p = image(name, 4);
+    constrain_nhwc(p, s, &k.estimates[name]);
+    return p;
+  }
+
+  Func named(const std::string& stage) {
+    Func f(stage);
+    k.stages[stage] = f;
+    return f;
+  }
+
+  void finish(Func out, Expr value, bool nhwc = true) {
+    if (l.relu) value = max(value, 0.0f);
+    if (nhwc) {
+      out(c, x, y, n) = value;
+      constrain_nhwc(out.output_buffer(), l.out, &k.output_estimate);
+    }
+    k.output = out;
+    k.stages["output"] = out;
+  }
+
+  // The residual term of a fused epilogue.
+  Expr residual(ImageParam r) {
+    if (l.residual == Residual::same) return r(c, x, y, n);
+    Expr rc = c - l.res_pad_before;
+    Expr inside = rc >= 0 && rc < l.res.c;
+    return select(inside, r(clamp(rc, 0, l.res.c - 1), x * l.res_stride, y * l.res_stride, n), 0.0f);
+  }
+
+  // input zero-extended outside [0, W) x [0, H): the conv's and pools' padding.
+  Func zero_extended(ImageParam in, Expr outside) {
+    Func padded = named("padded");
+    Expr inside = x >= 0 && x < l.in.w && y >= 0 && y < l.in.h;
+    padded(c, x, y, n) =
+        select(inside, in(c, clamp(x, 0, l.in.w - 1), clamp(y, 0, l.in.h - 1), n), outside);
+    return padded;
+  }
+
+  void conv() {
+    ImageParam in = activation("input", l.in);
+    ImageParam res;
+    if (l.residual != Residual::none) res = activation("residual", l.res);
+    int cig = l.in.c / l.groups, cog = l.out.c / l.groups;
+    ImageParam w = image("weights", 4);  // (co, ci, kx, ky)
+    constrain_dense(w, {l.out.c, cig, l.kernel, l.kernel}, &k.estimates[w.name()]);
+    ImageParam b = image("bias", 1);
+    constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
+
+    Func src = l.padding > 0 ? zero_extended(in, 0.0f) : Func(in);
+    RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
+    Expr ci = l.groups == 1 ? Expr(r.x) : (c / cog) * cig + r.x;
+    Func acc = named("conv");
+    acc(c, x, y, n) = b(c);
+    acc(c, x, y, n) += w(c, r.x, r.y, r.z) *
+                       src(ci, x * l.stride + r.y - l.padding, y * l.stride + r.z - l.padding, n);
+    Expr v = acc(c, x, y, n);
+    if (l.residual != Residual::none) v += residual(res);
+    finish(named("output"), v);
+  }
+
+  void elementwise() {
+    if (l.kind == LayerKind::to_nhwc) {
+      ImageParam in = image("input", 4);  // NCHW: (x, y, c, n)
+      constrain_dense(in, {l.in.w, l.in.h, l.in.c}, &k.estimates[in.name()]);
+      k.estimates[in.name()].push_back(1);
+      in.dim(3).set_min(0).set_stride(l.in.c * l.in.h * l.in.w);
+      finish(named("output"), in(x, y, c, n));
+      return;
+    }
+    ImageParam in = activation("input", l.in);
+    Expr v;
+    switch (l.kind) {
+      case LayerKind::affine: {
+        ImageParam scale = image("weights", 1), shift = image("bias", 1);
+        constrain_dense(scale, {l.out.c}, &k.estimates[scale.name()]);
+        constrain_dense(shift, {l.out.c}, &k.estimates[shift.name()]);
+        v = in(c, x, y, n) * scale(c) + shift(c);
+        break;
+      }
+      case LayerKind::relu: v = max(in(c, x, y, n), 0.0f); break;
+      case LayerKind::add: {
+        ImageParam r = activation("residual", l.res);
+        v = in(c, x, y, n) + r(c, x, y, n);
+        break;
+      }
+      case LayerKind::pad_channels: {
+        Expr ic = c - l.res_pad_before;
+        v = select(ic >= 0 && ic < l.in.c, in(clamp(ic, 0, l.in.c - 1), x * l.stride, y * l.stride, n), 0.0f);
+        break;
+      }
+      default: break;
+    }
+    finish(named("output"), v);
+  }
+
+  void pool() {
+    ImageParam in = activation("input", l.in);
+    bool is_max = l.kind == LayerKind::max_pool;
+    Func src = l.padding > 0 ? zero_extended(in, is_max ? Expr(-INFINITY) : Expr(0.0f)) : Func(in);
+    RDom r(0, l.kernel, 0, l.kernel, "r");
+    Expr at = src(c, x * l.stride + r.x - l.padding, y * l.stride + r.y - l.padding, n);
+    // avg_pool counts the padding (PyTorch's count_include_pad=True).
+    Expr v = is_max ? maximum(at) : sum(at) / float(l.kernel * l.kernel);
+    finish(named("output"), v);
+  }
+
+  void global_avg_pool() {
+    ImageParam in = activation("input", l.in);
+    RDom r(0, l.in.w, 0, l.in.h, "r");
+    Func total = named("reduce");
+    total(c, n) = 0.0f;
+    total(c, n) += in(c, r.x, r.y, n);
+    finish(named("output"), total(c, n) / float(l.in.w * l.in.h));
+  }
+
+  void linear() {
+    ImageParam in = activation("input", l.in);
+    ImageParam w = image("weights", 4);  // (k, c, x, y): PyTorch's flatten order c, y, x
+    constrain_dense(w, {l.out.c, l.in.c, l.in.w, l.in.h}, &k.estimates[w.name()]);
+    ImageParam b = image("bias", 1);
+    constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
+    RDom r(0, l.in.c, 0, l.in.w, 0, l.in.h, "r");
+    Func acc = named("reduce");
+    acc(c, n) = b(c);
+    acc(c, n) += w(c, r.x, r.y, r.z) * in(r.x, r.y, r.z, n);
+    Func out = named("output");
+    Expr v = acc(c, n);
+    if (l.relu) v = max(v, 0.0f);
+    out(c, n) = v;  // logits (k, n): row-major N x K
+    out.output_buffer().dim(0).set_bounds(0, l.out.c).set_stride(1);
+    out.output_buffer().dim(1).set_min(0).set_stride(l.out.c);
+    k.output_estimate = {l.out.c, 1};
+    k.output = out;
+  }
+};
+
+}  // namespace
+
+Func KernelPipeline::stage(const std::string& name) const {
+  auto it = stages.find(name);
+  return it == stages.end() ? Func() : it->second;
+}
+
+bool kernel_has_residual(const Layer& l) {
+  return l.residual != Residual::none;
+}
+
+bool kernel_has_params(const Layer& l) {
+  return l.kind == LayerKind::conv || l.kind == LayerKind::affine || l.kind == LayerKind::linear;
+}
+
+KernelPipeline define_kernel(const Layer& layer) {
+  Builder b{layer, {}};
+  switch (layer.kind) {
+    case LayerKind::conv: b.conv(); break;
+    case LayerKind::to_nhwc:
+    case LayerKind::affine:
+    case LayerKind::relu:
+    case LayerKind::add:
+    case LayerKind::pad_channels: b.elementwise(); break;
+    case LayerKind::max_pool:
+    case LayerKind::avg_pool: b.pool(); break;
+    case LayerKind::global_avg_pool: b.global_avg_pool(); break;
+    case LayerKind::linear: b.linear(); break;
+  }
+  return std::move(b.k);
+}
+
+}  // namespace resgen

@@ -1,0 +1,80 @@
+/* Types shared by the generated runtime (compiled into every generated library) and by the
+ * generator itself (which packs embedded weights with the same code).
+ *
+ * C-style on purpose: the runtime is compiled into each lib<NET>.a with internal linkage, so
+ * it must not instantiate templates or throw; everything it exports is prefixed <NET>_. */
+#ifndef RESGEN_RG_RUNTIME_H
+#define RESGEN_RG_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rg_status {
+  RG_OK = 0,
+  RG_ERR_ARGUMENT = 1,   /* null pointer, bad size, bad count */
+  RG_ERR_IO = 2,         /* a file cannot be opened or read */
+  RG_ERR_WEIGHTS = 3,    /* the weights do not match the network (missing key, shape, dtype, format) */
+  RG_ERR_MEMORY = 4,     /* allocation failed */
+  RG_ERR_RUNTIME = 5,    /* a pipeline failed */
+  RG_ERR_NO_EMBEDDED = 6 /* the library was generated without embedded weights */
+};
+
+enum rg_dtype { RG_F32 = 0, RG_F16 = 1, RG_BF16 = 2 };
+
+/* One tensor of a parsed safetensors file. */
+typedef struct {
+  const char* key;        /* points into the caller-owned key storage (NUL-terminated) */
+  int dtype;              /* rg_dtype, or -1 for a dtype resgen does not read */
+  char dtype_name[16];
+  int ndim;
+  int64_t shape[8];
+  uint64_t begin, end;    /* byte offsets into the data section */
+} rg_tensor;
+
+/* A tensor the network needs. */
+typedef struct {
+  const char* key;
+  int ndim;
+  int64_t shape[4];
+} rg_param_desc;
+
+enum rg_layer_kind {
+  RG_TO_NHWC = 0, RG_CONV, RG_AFFINE, RG_RELU, RG_ADD, RG_PAD_CHANNELS,
+  RG_MAX_POOL, RG_AVG_POOL, RG_GLOBAL_AVG_POOL, RG_LINEAR
+};
+
+typedef struct {
+  int kind;                      /* rg_layer_kind */
+  const char* name;
+  int kernel_id;
+  int in_c, in_h, in_w, out_c, out_h, out_w;
+  int res_c, res_h, res_w;
+  int ksize, groups;
+  int input, residual, output;   /* value ids; residual -1 when none */
+  int weight, bias, bn_gamma, bn_beta, bn_mean, bn_var;  /* param ids or -1 */
+  int64_t packed_weights, packed_bias, weights_size, bias_size;  /* floats */
+} rg_layer_desc;
+
+enum rg_placement { RG_VALUE_INPUT = 0, RG_VALUE_OUTPUT = 1, RG_VALUE_ARENA = 2 };
+
+typedef struct {
+  int c, h, w;
+  int placement;       /* rg_placement */
+  int64_t offset;      /* per-image float offset in the arena */
+} rg_value_desc;
+
+typedef int (*rg_kernel_fn)(void** args);
+
+typedef struct {
+  const char* name;
+  int in_c, in_h, in_w, classes;
+  int num_params, num_layers, num_values, num_kernels;
+  const rg_param_desc* params;
+  const rg_layer_desc* layers;
+  const rg_value_desc* values;
+  const rg_kernel_fn* kernels;
+  int64_t arena_floats;   /* per image */
+  int64_t packed_floats;
+} rg_net_desc;
+
+#endif

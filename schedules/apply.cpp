@@ -1,0 +1,37 @@
+// Picks the schedule a kernel gets from the --schedule spelling.
+#include <array>
+
+#include "generator/error.hpp"
+#include "schedules/schedules.hpp"
+
+namespace resgen {
+
+namespace {
+constexpr std::array<const char*, 4> kAutoschedulers{"Adams2019", "Mullapudi2016", "Li2018", "Anderson2021"};
+}
+
+void validate_schedule(const std::string& s, const Halide::Target& target) {
+  if (target.has_gpu_feature())
+    throw Error("target " + target.to_string() + ": GPU schedules are not available yet; use a CPU target");
+  if (s == "manual") return;
+  if (s.rfind("auto:", 0) == 0) {
+    std::string name = s.substr(5);
+    for (const char* a : kAutoschedulers)
+      if (name == a) return;
+    throw Error("--schedule " + s + ": unknown autoscheduler '" + name +
+                "' (auto:Adams2019, auto:Mullapudi2016, auto:Li2018, auto:Anderson2021)");
+  }
+  if (s == "tuned" || s.rfind("tuned:", 0) == 0)
+    throw Error("--schedule " + s + ": no tuned schedule database exists yet (resgen tune is not built); use manual or auto:NAME");
+  throw Error("--schedule " + s + ": expected manual, auto:NAME or tuned[:DB]");
+}
+
+void apply_schedule(const std::string& s, const Layer& layer, const KernelPipeline& kernel,
+                    Halide::Pipeline& pipeline, const Halide::Target& target) {
+  if (s.rfind("auto:", 0) == 0)
+    schedule_auto(s.substr(5), layer, kernel, pipeline, target);
+  else
+    schedule_cpu_manual(layer, kernel, target);
+}
+
+}  // namespace resgen
