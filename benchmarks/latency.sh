@@ -16,6 +16,6 @@ PY
 start=$(date +%s.%N)
 build/resgen generate "$net" --out "$work" "$@"
 echo "generation: $(/usr/bin/python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
-cc -O2 -std=c11 -DRG_NET="$net" -DRG_NAME="\"$net\"" -include "$work/$net.h" benchmarks/latency.c \
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -DRG_NET="$net" -DRG_NAME="\"$net\"" -include "$work/$net.h" benchmarks/latency.c \
   "$work/lib$net.a" -lstdc++ -lm -lpthread -ldl -o "$work/latency"
 "$work/latency" "$work/weights.safetensors" "$batch" "$iters" "$threads"

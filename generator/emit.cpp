@@ -98,7 +98,9 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
   fs::create_directories(dir, ec);
   if (ec) throw Error(fmt::format("--out {}: cannot create {}: {}", o.out_dir, dir.string(), ec.message()));
 
-  if (!o.weights.empty() && !o.embed) check_weights_file(l, o.weights, o.allow_extra_weights);
+  // A mismatched weights file fails before any kernel is compiled.
+  if (o.embed && o.weights.empty()) throw Error("--embed-weights needs --weights FILE");
+  if (!o.weights.empty()) check_weights_file(l, o.weights, o.allow_extra_weights);
 
   say(fmt::format("{}: {} layers, {} distinct kernels, target {}, schedule {}", prefix, l.layers.size(),
                   l.kernels.size(), o.target, o.schedule));
@@ -118,7 +120,6 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
               "compiling the generated glue");
   objects.push_back((dir / "glue.o").string());
   if (o.embed) {
-    if (o.weights.empty()) throw Error("--embed-weights needs --weights FILE");
     std::string bin = pack_embedded_weights(l, o, dir.string());
     write_file(dir / "weights.S", blob_assembly(prefix, bin));
     run_command(fmt::format("{} -c {} -o {}", cxx, shell_quote((dir / "weights.S").string()),

@@ -21,6 +21,7 @@ struct KernelPipeline {
   Halide::Func output;
   std::vector<Halide::Argument> args;
   std::map<std::string, Halide::Func> stages;
+  Halide::RDom reduction;  // of the "conv" or "reduce" stage's update, if any
   std::vector<Halide::ImageParam> params;  // keeps the ImageParams alive
   // Extents at one image, for autoscheduler estimates: per input name, and of the output.
   std::map<std::string, std::vector<int>> estimates;

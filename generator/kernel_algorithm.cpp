@@ -91,6 +91,7 @@ struct Builder {
 
     Func src = l.padding > 0 ? zero_extended(in, 0.0f) : Func(in);
     RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
+    k.reduction = r;
     Expr ci = l.groups == 1 ? Expr(r.x) : (c / cog) * cig + r.x;
     Func acc = named("conv");
     acc(c, x, y, n) = b(c);
@@ -163,6 +164,7 @@ struct Builder {
     ImageParam b = image("bias", 1);
     constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
     RDom r(0, l.in.c, 0, l.in.w, 0, l.in.h, "r");
+    k.reduction = r;
     Func acc = named("reduce");
     acc(c, n) = b(c);
     acc(c, n) += w(c, r.x, r.y, r.z) * in(r.x, r.y, r.z, n);

@@ -19,11 +19,14 @@ int vector_width(const Target& t, int extent) {
   return v;
 }
 
-// Pixels per register tile: a divisor of the row in [4, 12] if there is one (no tail), else 8.
-int tile_width(int w, int vectors) {
-  int cap = vectors >= 2 ? 8 : 12;
-  for (int t = cap; t >= 4; --t)
-    if (w % t == 0) return t;
+// Pixels per register tile. The tile's accumulators (vectors x pixels) must leave a few of the
+// target's vector registers (16 with AVX2, 32 with AVX-512) for weights and broadcasts. A
+// divisor of the row near the cap avoids a tail; otherwise the last tile shifts inwards.
+int tile_width(const Target& t, int w, int vectors) {
+  int regs = t.has_feature(Target::AVX512) ? 32 : 16;
+  int cap = std::max(1, std::min(12, (regs - 4) / vectors));
+  for (int x = cap; x >= std::max(1, cap - 2); --x)
+    if (w % x == 0) return x;
   return std::min(w, cap);
 }
 
@@ -33,7 +36,7 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
   Var co("co"), ci("ci"), xo("xo"), xi("xi"), task("task");
   int vw = vector_width(t, l.out.c);
   int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
-  int tx = tile_width(l.out.w, tc / vw);
+  int tx = tile_width(t, l.out.w, tc / vw);
 
   out.split(c, co, ci, tc, TailStrategy::ShiftInwards)
       .split(x, xo, xi, tx, TailStrategy::ShiftInwards)
@@ -46,7 +49,9 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
       .parallel(task);
 
   acc.compute_at(out, xo).vectorize(c, vw).unroll(c).unroll(x);
-  acc.update().reorder(c, x).vectorize(c, vw).unroll(c).unroll(x);
+  // The whole reduction runs inside the register tile: c (vectors) and x innermost.
+  const RDom& r = k.reduction;
+  acc.update().reorder(c, x, r.x, r.y, r.z).vectorize(c, vw).unroll(c).unroll(x);
 
   if (padded.defined()) {
     int pv = vector_width(t, l.in.c);

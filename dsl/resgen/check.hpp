@@ -27,6 +27,13 @@ constexpr Verdict verdict_of(const Network& net) {
   return v;
 }
 
+// Builds the network inside the constant evaluation and frees it there (clang insists).
+template <class Build>
+constexpr Verdict verdict_from(Build build) {
+  Network net = build();
+  return verdict_of(net);
+}
+
 template <Verdict V>
 struct SpecCheck {
   static_assert(V.ok, "resgen: the network spec has a shape error; the message is in the "
@@ -37,4 +44,4 @@ struct SpecCheck {
 }  // namespace resgen::dsl
 
 #define RESGEN_CHECK_SPEC(...) \
-  static_assert(::resgen::dsl::SpecCheck<::resgen::dsl::verdict_of(__VA_ARGS__)>::ok)
+  static_assert(::resgen::dsl::SpecCheck<::resgen::dsl::verdict_from([] { return __VA_ARGS__; })>::ok)

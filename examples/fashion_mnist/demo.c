@@ -5,6 +5,7 @@
  *
  * IMAGES: float32 (N,1,28,28), already normalized; LABELS: int64 (N,); TORCH_LOGITS: float32
  * (N,10). tools/fashion_mnist_reference.py writes all three. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

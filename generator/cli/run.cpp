@@ -96,8 +96,9 @@ int cmd_run(const std::vector<std::string>& argv) {
   float* data = nullptr;
   if (rg_npy_read_f32(in_path.c_str(), shape, &ndim, &data, err, sizeof err) != RG_OK) throw Error(err);
   std::free(data);
-  if (ndim != 4 || shape[0] < 1)
-    throw Error(fmt::format("input '{}' has {} dimensions; resgen run needs N,C,H,W with N >= 1", in_path, ndim));
+  if (ndim != 4)
+    throw Error(fmt::format("input '{}' has {} dimensions; resgen run needs N,C,H,W", in_path, ndim));
+  if (shape[0] < 1) throw Error(fmt::format("input '{}' holds no images (N = {})", in_path, shape[0]));
   for (int d = 1; d < 4; ++d)
     if (shape[d] < 1 || shape[d] > 65536) throw Error(fmt::format("input '{}': dimension {} is {}", in_path, d, shape[d]));
   dsl::Shape in{int(shape[1]), int(shape[2]), int(shape[3])};

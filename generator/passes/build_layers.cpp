@@ -118,8 +118,12 @@ struct Builder {
     return p;
   }
 
+  // Layer index of the producer of node `n`'s value (-1 for the network input).
+  int produced_at(int n) { return producer_of[value(n)]; }
+
   void add(const Node& nd, int n) {
-    // Prefer the operand computed last, so the other one is ready when the conv runs.
+    // The conv runs where it stands, so the other operand must be ready by then. Prefer the
+    // operand computed last.
     int a = nd.a, b = nd.b;
     Layer* ca = value_of[a] >= 0 ? epilogue_conv(a) : nullptr;
     Layer* cb = value_of[b] >= 0 ? epilogue_conv(b) : nullptr;
@@ -127,19 +131,25 @@ struct Builder {
     if (!ca && cb) std::swap(a, b), std::swap(ca, cb);
     if (ca) {
       const Node& other = net.nodes()[b];
-      if (other.op == Op::pad_channels && value_of[b] < 0 && consumers[b] == 1) {
-        ca->residual = Residual::subsample_pad;
-        ca->res_value = value(other.a);
-        ca->res = net.nodes()[other.a].shape;
-        ca->res_stride = other.stride;
-        ca->res_pad_before = other.pad_before;
-      } else {
-        ca->residual = Residual::same;
-        ca->res_value = value(b);
-        ca->res = other.shape;
+      int conv_at = static_cast<int>(ca - out.layers.data());
+      bool fuse_pad = other.op == Op::pad_channels && value_of[b] < 0 && consumers[b] == 1;
+      int ready_at = fuse_pad ? produced_at(other.a) : produced_at(b);
+      ca = &out.layers[conv_at];  // value() may have emitted layers and moved the vector
+      if (ready_at < conv_at) {
+        if (fuse_pad) {
+          ca->residual = Residual::subsample_pad;
+          ca->res_value = value(other.a);
+          ca->res = net.nodes()[other.a].shape;
+          ca->res_stride = other.stride;
+          ca->res_pad_before = other.pad_before;
+        } else {
+          ca->residual = Residual::same;
+          ca->res_value = value(b);
+          ca->res = other.shape;
+        }
+        value_of[n] = value_of[a];
+        return;
       }
-      value_of[n] = value_of[a];
-      return;
     }
     Layer l = base(LayerKind::add, nd, n);
     l.residual = Residual::same;
