@@ -102,8 +102,10 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
   if (o.embed && o.weights.empty()) throw Error("--embed-weights needs --weights FILE");
   if (!o.weights.empty()) check_weights_file(l, o.weights, o.allow_extra_weights);
 
-  say(fmt::format("{}: {} layers, {} distinct kernels, target {}, schedule {}", prefix, l.layers.size(),
-                  l.kernels.size(), o.target, o.schedule));
+  say(fmt::format("{}: {} layers, {} distinct kernels, activation arena {:.1f} KB per image, "
+                  "packed weights {:.1f} MB; target {}, schedule {}",
+                  prefix, l.layers.size(), l.kernels.size(), l.arena_floats * 4 / 1024.0,
+                  l.packed_floats * 4 / 1048576.0, o.target, o.schedule));
   compile_kernels(l, o, dir.string());
   auto compiled = std::chrono::steady_clock::now();
   say(fmt::format("compiled kernels in {:.1f} s", std::chrono::duration<double>(compiled - start).count()));

@@ -56,13 +56,13 @@ struct Builder {
   // pad_channels nodes wait until a consumer cannot fuse them.
   void materialize_pad(int n) {
     const Node& nd = net.nodes()[n];
-    Layer l = base(LayerKind::pad_channels, nd, n);
+    Layer l = base(LayerKind::pad_channels, nd);
     l.stride = nd.stride;
     l.res_pad_before = nd.pad_before;
     emit(std::move(l), n);
   }
 
-  Layer base(LayerKind kind, const Node& nd, int n) {
+  Layer base(LayerKind kind, const Node& nd) {
     Layer l;
     l.kind = kind;
     l.name = nd.name.str();
@@ -70,12 +70,11 @@ struct Builder {
     l.out = nd.shape;
     l.kernel = nd.kernel, l.stride = nd.stride, l.padding = nd.padding, l.groups = nd.groups;
     l.input = value(nd.a);
-    (void)n;
     return l;
   }
 
   void conv(const Node& nd, int n) {
-    Layer l = base(LayerKind::conv, nd, n);
+    Layer l = base(LayerKind::conv, nd);
     l.weight = param(nd.name.str() + ".weight");
     if (nd.bias) l.bias = param(nd.name.str() + ".bias");
     emit(std::move(l), n);
@@ -86,11 +85,10 @@ struct Builder {
     Layer* conv = sole_producer(nd.a);
     if (!conv || conv->kind != LayerKind::conv || conv->bn_gamma >= 0 || conv->relu ||
         conv->residual != Residual::none) {
-      Layer l = base(LayerKind::affine, nd, n);
+      Layer l = base(LayerKind::affine, nd);
       conv = &emit(std::move(l), n);
     } else {
-      value_of[n] = value(nd.a);
-      conv->name = conv->name;  // the conv keeps its name; the BN folds into it
+      value_of[n] = value(nd.a);  // the BN folds into the conv, which keeps its name
     }
     conv->bn_gamma = param(p + ".weight");
     conv->bn_beta = param(p + ".bias");
@@ -108,7 +106,7 @@ struct Builder {
       value_of[n] = value(nd.a);
       return;
     }
-    emit(base(LayerKind::relu, nd, n), n);
+    emit(base(LayerKind::relu, nd), n);
   }
 
   // A conv that can take a residual in its epilogue.
@@ -151,7 +149,7 @@ struct Builder {
         return;
       }
     }
-    Layer l = base(LayerKind::add, nd, n);
+    Layer l = base(LayerKind::add, nd);
     l.residual = Residual::same;
     l.res_value = value(nd.b);
     l.res = net.nodes()[nd.b].shape;
@@ -162,7 +160,7 @@ struct Builder {
     // Look through flatten: the linear layer reads the NHWC value in PyTorch's flatten order.
     int src = nd.a;
     while (net.nodes()[src].op == Op::flatten) src = net.nodes()[src].a;
-    Layer l = base(LayerKind::linear, nd, n);
+    Layer l = base(LayerKind::linear, nd);
     l.in = net.nodes()[src].shape;
     l.input = value(src);
     l.weight = param(nd.name.str() + ".weight");
@@ -216,9 +214,9 @@ struct Builder {
         case Op::batch_norm: batch_norm(nd, n); break;
         case Op::relu: relu(nd, n); break;
         case Op::add: add(nd, n); break;
-        case Op::max_pool: emit(base(LayerKind::max_pool, nd, n), n); break;
-        case Op::avg_pool: emit(base(LayerKind::avg_pool, nd, n), n); break;
-        case Op::global_avg_pool: emit(base(LayerKind::global_avg_pool, nd, n), n); break;
+        case Op::max_pool: emit(base(LayerKind::max_pool, nd), n); break;
+        case Op::avg_pool: emit(base(LayerKind::avg_pool, nd), n); break;
+        case Op::global_avg_pool: emit(base(LayerKind::global_avg_pool, nd), n); break;
         case Op::linear: linear(nd, n); break;
         case Op::flatten: flatten(nd, n); break;
         case Op::pad_channels: break;  // materialized on first use (or fused into an add)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The long checks, run before an issue is resolved (not in CI):
+#   1. the whole test suite (tools/test.sh);
+#   2. every zoo network generates at its default input, with the time each takes;
+#   3. more networks against PyTorch through resgen run (every torchvision and CIFAR-style
+#      family member that fits in minutes), batch sizes 1 and 3;
+#   4. the demo.
+# Prints one line per check and a summary; exit status 0 only if all passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=build/full_check
+mkdir -p "$log"
+failures=0
+report() { if [ "$1" -eq 0 ]; then echo "ok   $2"; else echo "FAIL $2"; failures=$((failures + 1)); fi; }
+
+tools/test.sh > "$log/tests.log" 2>&1; report $? "test suite (log: $log/tests.log)"
+
+for net in $(build/resgen list | awk '{print $1}'); do
+  start=$(date +%s.%N)
+  build/resgen generate "$net" --out "$log/zoo" > "$log/generate_$net.log" 2>&1
+  rc=$?
+  secs=$(/usr/bin/python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')")
+  report $rc "generate $net ($(head -n 2 "$log/generate_$net.log" | tail -n 1 | cut -d, -f1-2), ${secs} s)"
+  rm -rf "$log/zoo/$net.build"
+done
+
+export RESGEN_CACHE="$PWD/build/test-cache"
+for net in resnet34 resnet101 resnext101_32x8d wide_resnet101_2 cifar_resnet32 cifar_resnet44 \
+           cifar_resnet110 preact_resnet56 preact_resnet110; do
+  /usr/bin/python3 tests/network/check_network.py build/resgen "$net" --batch 1 3 > "$log/net_$net.log" 2>&1
+  report $? "PyTorch match: $net ($(grep -c '^ok' "$log/net_$net.log") of 2 batches)"
+done
+/usr/bin/python3 tests/network/check_network.py build/resgen resnet50 --input 3x224x224 --batch 1 \
+  > "$log/net_resnet50_224.log" 2>&1
+report $? "PyTorch match: resnet50 at 3x224x224"
+
+tools/demo.sh > "$log/demo.log" 2>&1
+report $? "demo: $(head -n 1 "$log/demo.log")"
+
+echo "full check: $failures failure(s)"
+exit $((failures > 0))
