@@ -2,18 +2,22 @@
 // generated runtime's own parser and packer, so both paths agree byte for byte.
 #include <fmt/format.h>
 
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <fstream>
-#include <memory>
+#include <vector>
 
 #include "generator/emit.hpp"
 #include "generator/error.hpp"
 #include "generator/tables.hpp"
 
 namespace resgen {
+// The runtime's C-style code, in a namespace of its own (its system headers are included above).
 namespace rt {
 #include "generator/runtime/safetensors.inc"
 #include "generator/runtime/pack.inc"

@@ -27,10 +27,14 @@ import struct
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# Block idle OpenMP threads instead of spinning: on a small, shared machine (2 cores, other
+# jobs running) spinning threads at every barrier make training 2-3x slower.  Must be set
+# before torch (libgomp) is loaded.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist"
@@ -121,6 +125,7 @@ def main():
     ap.add_argument("--pad", type=int, default=2, help="random-crop padding in pixels (0: no crop)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log-every", type=int, default=100, help="progress line every N steps (0: off)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -163,6 +168,10 @@ def main():
             seen += y.numel()
             total_loss += loss.item() * y.numel()
             correct += (logits.argmax(1) == y).sum().item()
+            step = i // args.batch_size + 1
+            if args.log_every and step % args.log_every == 0:
+                print(f"  epoch {epoch + 1} step {step}/{steps_per_epoch}: loss {total_loss / seen:.4f} "
+                      f"({time.time() - t0:.0f} s)", flush=True)
         train_time = time.time() - t0
         acc, test_loss = evaluate(model, test_x, test_y)
         print(

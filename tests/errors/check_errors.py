@@ -220,6 +220,12 @@ def main():
                 run(write(P("i64.safetensors"), safetensors_bytes(sd, {"conv1.weight": "I64"}))),
                 ["conv1.weight", "I64"], output=y)
 
+        w = dict(sd)
+        w["layer2.0.bn1.running_var"] = sd["layer2.0.bn1.running_var"].copy()
+        w["layer2.0.bn1.running_var"][3] = np.nan
+        c.error("run: weights holding a NaN", run(write(P("nan.safetensors"), safetensors_bytes(w))),
+                ["layer2.0.bn1.running_var", "non-finite", "element 3"], output=y)
+
         raw = open(good, "rb").read()
         c.success("run: F16 weights", run(write(P("f16.safetensors"), safetensors_bytes(sd, {k: "F16" for k in sd}))),
                   output=y)
