@@ -20,14 +20,20 @@ int vector_width(const Target& t, int extent) {
 }
 
 // Pixels per register tile. The tile's accumulators (vectors x pixels) must leave a few of the
-// target's vector registers (16 with AVX2, 32 with AVX-512) for weights and broadcasts. A
-// divisor of the row near the cap avoids a tail; otherwise the last tile shifts inwards.
+// target's vector registers (16 with AVX2, 32 with AVX-512) for weights and broadcasts, and
+// there should be at least 8 of them to cover the FMA latency. Among those widths, the one that
+// wastes the fewest recomputed pixels at the row's end (ShiftInwards) wins; ties go wider.
 int tile_width(const Target& t, int w, int vectors) {
   int regs = t.has_feature(Target::AVX512) ? 32 : 16;
   int cap = std::max(1, std::min(12, (regs - 4) / vectors));
-  for (int x = cap; x >= std::max(1, cap - 2); --x)
-    if (w % x == 0) return x;
-  return std::min(w, cap);
+  int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
+  if (w <= cap) return w;
+  int best = cap, best_waste = w;
+  for (int x = cap; x >= lo; --x) {
+    int waste = (w + x - 1) / x * x - w;
+    if (waste < best_waste) best = x, best_waste = waste;
+  }
+  return best;
 }
 
 void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {

@@ -131,7 +131,7 @@ class Network {
   constexpr Value add(Value a, Value b, Name name = "") {
     if (name.empty()) name = block_ + ".add";
     Node n = make(Op::add, name, a);
-    n.b = id(b);
+    n.b = use(b);
     n.shape = shape(a);
     if (shape(a) != shape(b))
       fail(where(n) + "residual add of " + to_string(shape(a)) + " (" + nodes_[id(a)].name +
@@ -201,7 +201,7 @@ class Network {
   }
 
   // Marks the network output (the last value by default).
-  constexpr void set_output(Value v) { output_ = id(v); }
+  constexpr void set_output(Value v) { output_ = use(v); }
 
   // --- queries ----------------------------------------------------------------------------
   constexpr const Name& name() const { return name_; }
@@ -214,22 +214,24 @@ class Network {
   constexpr bool ok() const { return error_.empty(); }
 
  private:
+  // Queries fall back to the input for a foreign handle; builders report it (use()).
   constexpr int id(Value v) const {
-    if (v.id < 0 || v.id >= static_cast<int>(nodes_.size())) {
-      // A handle from another network or a default-constructed Value: a spec bug.
-      const_cast<Network*>(this)->fail("network " + name_ + ": value handle " + to_string(v.id) +
-                                       " does not belong to this network");
-      return 0;
-    }
-    return v.id;
+    return v.id >= 0 && v.id < static_cast<int>(nodes_.size()) ? v.id : 0;
   }
 
-  constexpr Node make(Op op, Name name, Value a) const {
+  constexpr int use(Value v) {
+    if (v.id < 0 || v.id >= static_cast<int>(nodes_.size()))
+      fail("network " + name_ + ": value handle " + to_string(v.id) +
+           " does not belong to this network (a default Value, or one from another network)");
+    return id(v);
+  }
+
+  constexpr Node make(Op op, Name name, Value a) {
     Node n;
     n.op = op;
     n.name = std::move(name);
     n.block = block_;
-    n.a = id(a);
+    n.a = use(a);
     return n;
   }
 
