@@ -74,5 +74,7 @@ function(resgen_add_network target)
   add_library(${target} INTERFACE)
   add_dependencies(${target} ${target}_generate)
   target_include_directories(${target} INTERFACE "${_out}")
-  target_link_libraries(${target} INTERFACE "${_lib}" Threads::Threads ${CMAKE_DL_LIBS})
+  # C programs also need the C++ runtime and libm (the glue is C++, the kernels call libm).
+  target_link_libraries(${target} INTERFACE "${_lib}" Threads::Threads ${CMAKE_DL_LIBS}
+                        "$<$<LINK_LANGUAGE:C>:stdc++;m>")
 endfunction()

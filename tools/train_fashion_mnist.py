@@ -38,7 +38,8 @@ import torch.nn.functional as F  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist"
-DEFAULT_REFERENCE_DIR = os.path.join(REPO, "..", "shared", "reference")
+# The project's copy of the shared reference definitions (tests use the same file).
+DEFAULT_REFERENCE_DIR = os.path.join(REPO, "tests", "reference")
 DEFAULT_OUT = os.path.join(REPO, "examples", "fashion_mnist", "fashion_resnet20.safetensors")
 
 # Mean and standard deviation of the Fashion-MNIST training pixels, after scaling to [0, 1].
