@@ -79,6 +79,12 @@ struct Builder {
     return padded;
   }
 
+  Func right_clamped(ImageParam in) {
+    Func clamped = named("input_clamped");
+    clamped(c, x, y, n) = in(c, min(x, l.in.w - 1), y, n);
+    return clamped;
+  }
+
   void conv() {
     ImageParam in = activation("input", l.in);
     ImageParam res;
@@ -89,7 +95,9 @@ struct Builder {
     ImageParam b = image("bias", 1);
     constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
 
-    Func src = l.padding > 0 ? zero_extended(in, 0.0f) : Func(in);
+    // Without padding, columns past the right edge repeat the last one: a schedule may round a
+    // row up to whole register tiles, and those extra outputs are never stored.
+    Func src = l.padding > 0 ? zero_extended(in, 0.0f) : right_clamped(in);
     RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
     k.reduction = r;
     Expr ci = l.groups == 1 ? Expr(r.x) : (c / cog) * cig + r.x;

@@ -5,6 +5,8 @@
 // live in registers while the reduction over (ci, kx, ky) streams weights and broadcasts input
 // scalars. Rows (and channel tiles, and images) are the parallel tasks; the zero-extended
 // input rows a task needs are copied once per task, so the inner loop has no bounds checks.
+#include <algorithm>
+
 #include "schedules/schedules.hpp"
 
 namespace resgen {
@@ -36,28 +38,62 @@ int tile_width(const Target& t, int w, int vectors) {
   return best;
 }
 
+// Rows per task: enough pixels (about 64) that a task reuses its channel tile's weights, while
+// keeping at least 16 tasks for the thread pool.
+int task_rows(const Layer& l, int channel_tiles) {
+  int rows = std::clamp((64 + l.out.w - 1) / l.out.w, 1, l.out.h);
+  while (rows > 1 && channel_tiles * ((l.out.h + rows - 1) / rows) < 16) --rows;
+  return rows;
+}
+
+// Input channels per reduction block. A channel tile's weights that fit in L1 stay there for
+// the whole task unblocked; larger ones are blocked so that a block's weights (ci x k x k x tile,
+// about 16 KB) stay in L1 while the task's register tiles stream past them.
+int channel_block(const Layer& l, int tc) {
+  int cig = l.in.c / l.groups;
+  int per_channel = 4 * l.kernel * l.kernel * tc;  // bytes of weights per input channel
+  if (cig * per_channel <= 48 * 1024) return cig;
+  int limit = std::max(1, 16384 / per_channel);
+  for (int b = std::min(cig, limit); b >= 1; --b)
+    if (cig % b == 0) return b;
+  return 1;
+}
+
 void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
   Func out = k.stage("output"), acc = k.stage("conv"), padded = k.stage("padded");
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
-  Var co("co"), ci("ci"), xo("xo"), xi("xi"), task("task");
+  Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task");
   int vw = vector_width(t, l.out.c);
   int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
   int tx = tile_width(t, l.out.w, tc / vw);
+  int ty = task_rows(l, (l.out.c + tc - 1) / tc);
+  int cib = channel_block(l, tc);
 
+  // A task: one channel tile x `ty` rows of one image; its accumulators live in `acc`.
   out.split(c, co, ci, tc, TailStrategy::ShiftInwards)
+      .split(y, yo, yi, ty, TailStrategy::ShiftInwards)
       .split(x, xo, xi, tx, TailStrategy::ShiftInwards)
-      .reorder(ci, xi, xo, y, co, n)
+      .reorder(ci, xi, xo, yi, yo, co, n)
       .vectorize(ci, vw)
       .unroll(ci)
       .unroll(xi)
-      .fuse(y, co, task)
+      .fuse(yo, co, task)
       .fuse(task, n, task)
       .parallel(task);
 
-  acc.compute_at(out, xo).vectorize(c, vw).unroll(c).unroll(x);
-  // The whole reduction runs inside the register tile: c (vectors) and x innermost.
+  // The reduction: for each block of input channels, every register tile of the task; the
+  // block's weights stay in L1 while the task's pixels stream past them.
   const RDom& r = k.reduction;
-  acc.update().reorder(c, x, r.x, r.y, r.z).vectorize(c, vw).unroll(c).unroll(x);
+  RVar rco("rco"), rci("rci");
+  Var txo("txo"), txi("txi");
+  acc.compute_at(out, task).vectorize(c, vw).unroll(c);
+  acc.update()
+      .split(x, txo, txi, tx, TailStrategy::RoundUp)
+      .split(r.x, rco, rci, cib)
+      .reorder(c, txi, rci, r.y, r.z, txo, y, rco)
+      .vectorize(c, vw)
+      .unroll(c)
+      .unroll(txi);
 
   if (padded.defined()) {
     int pv = vector_width(t, l.in.c);
