@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "generator/registry.hpp"
+
 namespace resgen::cli {
 
 Args::Args(const std::vector<std::string>& argv, std::set<std::string> options, std::set<std::string> switches) {
@@ -67,6 +69,15 @@ dsl::Shape parse_shape(const std::string& text, const std::string& flag) {
   if (parts.size() != 3) throw Error(flag + " " + text + ": expected CxHxW, e.g. 3x224x224");
   return {parse_int(parts[0], flag + " (channels)", 1, 1 << 16), parse_int(parts[1], flag + " (height)", 1, 1 << 16),
           parse_int(parts[2], flag + " (width)", 1, 1 << 16)};
+}
+
+dsl::Network network_from(const Args& args, const std::string& command) {
+  if (args.positional().size() != 1) throw Error("resgen " + command + " takes one network name (see --help)");
+  std::optional<dsl::Shape> input;
+  std::optional<int> classes;
+  if (auto v = args.get("--input")) input = parse_shape(*v, "--input");
+  if (auto v = args.get("--classes")) classes = parse_int(*v, "--classes", 1, 1 << 20);
+  return build_network(args.positional()[0], input, classes);
 }
 
 }  // namespace resgen::cli

@@ -28,6 +28,10 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// The network a command names: its one positional NET, built with --input and --classes
+// (defaults where absent). `command` names the subcommand in errors.
+dsl::Network network_from(const Args& args, const std::string& command);
+
 // "CxHxW" -> Shape; throws Error naming the flag.
 dsl::Shape parse_shape(const std::string& text, const std::string& flag);
 int parse_int(const std::string& text, const std::string& flag, int min, int max);

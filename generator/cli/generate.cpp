@@ -23,11 +23,6 @@ int cmd_generate(const std::vector<std::string>& argv) {
 )";
     return 0;
   }
-  if (args.positional().size() != 1) throw Error("resgen generate takes one network name (see --help)");
-  std::optional<dsl::Shape> input;
-  std::optional<int> classes;
-  if (auto v = args.get("--input")) input = parse_shape(*v, "--input");
-  if (auto v = args.get("--classes")) classes = parse_int(*v, "--classes", 1, 1 << 20);
   GenerateOptions o;
   o.out_dir = args.require("--out");
   o.target = args.get("--target").value_or(host_target());
@@ -39,7 +34,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   if (o.embed && o.weights.empty()) throw Error("--embed-weights needs --weights FILE");
   o.log = &std::cout;
   std::cout << "target: " << o.target << std::endl;
-  Lowered lowered = lower(build_network(args.positional()[0], input, classes));
+  Lowered lowered = lower(network_from(args, "generate"));
   if (args.has("--dump-lowered")) std::cout << dump(lowered);
   generate_library(lowered, o);
   return 0;

@@ -52,12 +52,7 @@ int cmd_describe(const std::vector<std::string>& argv) {
                  "  Prints each layer: name, op, output shape, parameters, multiply-accumulates; then totals.\n";
     return 0;
   }
-  if (args.positional().size() != 1) throw Error("resgen describe takes one network name (see --help)");
-  std::optional<dsl::Shape> input;
-  std::optional<int> classes;
-  if (auto v = args.get("--input")) input = parse_shape(*v, "--input");
-  if (auto v = args.get("--classes")) classes = parse_int(*v, "--classes", 1, 1 << 20);
-  dsl::Network net = build_network(args.positional()[0], input, classes);
+  dsl::Network net = network_from(args, "describe");
   std::cout << fmt::format("{:<32} {:<16} {:>12} {:>12} {:>14}\n", "name", "op", "output", "params", "MACs");
   Cost total;
   for (const dsl::Node& n : net.nodes()) {

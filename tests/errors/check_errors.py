@@ -27,15 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 NET = "cifar_resnet20"
 
-
-def reference_module():
-    for d in (os.environ.get("RESGEN_REFERENCE_DIR"), os.path.join(REPO, "..", "shared", "reference"),
-              os.path.join(REPO, "tests", "reference")):
-        if d and os.path.exists(os.path.join(d, "resnet_reference.py")):
-            sys.path.insert(0, d)
-            import resnet_reference
-            return resnet_reference
-    sys.exit("error: resnet_reference.py not found")
+sys.path.insert(0, os.path.join(HERE, "..", "network"))
+from check_network import reference_module  # noqa: E402
 
 
 # --- safetensors, written here so that every field can be made wrong ---------------------------
