@@ -35,7 +35,7 @@ done
 report $? "PyTorch match: resnet50 at 3x224x224"
 
 tools/demo.sh > "$log/demo.log" 2>&1
-report $? "demo: $(head -n 1 "$log/demo.log")"
+report $? "demo: $(grep -E "^accuracy|^images" "$log/demo.log" | tr "\n" " ")"
 
 echo "full check: $failures failure(s)"
 exit $((failures > 0))
