@@ -33,6 +33,10 @@ struct KernelPipeline {
 // The algorithm only: no scheduling directives.
 KernelPipeline define_kernel(const Layer& layer);
 
+// A 1x1 convolution (no padding, no groups): its "conv" stage is (c, p, n) over flattened
+// output pixels, a matrix product, instead of (c, x, y, n).
+bool pointwise(const Layer& layer);
+
 // Argument counts of a layer's kernel (for the generated runtime's argv).
 bool kernel_has_residual(const Layer& layer);
 bool kernel_has_params(const Layer& layer);

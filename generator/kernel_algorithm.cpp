@@ -95,13 +95,30 @@ struct Builder {
     ImageParam b = image("bias", 1);
     constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
 
+    Func acc = named("conv");
+    if (pointwise(l)) {
+      // A 1x1 convolution is a matrix product over output pixels: its accumulators take the
+      // flattened pixel p = x + W * y, so a schedule can tile pixels across row ends. Tiles
+      // rounded up past the last pixel re-read it; those outputs are never stored.
+      Var p("p");
+      Expr q = min(p, l.out.w * l.out.h - 1);
+      Func src = named("input_flat");
+      src(c, p, n) = in(c, (q % l.out.w) * l.stride, (q / l.out.w) * l.stride, n);
+      RDom r(0, l.in.c, "r");
+      k.reduction = r;
+      acc(c, p, n) = b(c);
+      acc(c, p, n) += w(c, r.x, 0, 0) * src(r.x, p, n);
+      Expr v = acc(c, x + l.out.w * y, n);
+      if (l.residual != Residual::none) v += residual(res);
+      finish(named("output"), v);
+      return;
+    }
     // Without padding, columns past the right edge repeat the last one: a schedule may round a
     // row up to whole register tiles, and those extra outputs are never stored.
     Func src = l.padding > 0 ? zero_extended(in, 0.0f) : right_clamped(in);
     RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
     k.reduction = r;
     Expr ci = l.groups == 1 ? Expr(r.x) : (c / cog) * cig + r.x;
-    Func acc = named("conv");
     acc(c, x, y, n) = b(c);
     acc(c, x, y, n) += w(c, r.x, r.y, r.z) *
                        src(ci, x * l.stride + r.y - l.padding, y * l.stride + r.z - l.padding, n);
@@ -192,6 +209,10 @@ struct Builder {
 Func KernelPipeline::stage(const std::string& name) const {
   auto it = stages.find(name);
   return it == stages.end() ? Func() : it->second;
+}
+
+bool pointwise(const Layer& l) {
+  return l.kind == LayerKind::conv && l.kernel == 1 && l.padding == 0 && l.groups == 1;
 }
 
 bool kernel_has_residual(const Layer& l) {

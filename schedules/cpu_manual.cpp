@@ -59,7 +59,56 @@ int channel_block(const Layer& l, int tc) {
   return 1;
 }
 
+// A task's register tiles of a 1x1 convolution run over its flattened pixels: the tile width
+// that wastes the fewest pixels at the task's end, among those with enough accumulators.
+int pixel_tile(const Target& t, int pixels, int vectors) {
+  int regs = t.has_feature(Target::AVX512) ? 32 : 16;
+  int cap = std::max(1, std::min(12, (regs - 4) / vectors));
+  int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
+  int best = cap, best_waste = pixels;
+  for (int x = cap; x >= lo; --x) {
+    int waste = (pixels + x - 1) / x * x - pixels;
+    if (waste < best_waste) best = x, best_waste = waste;
+  }
+  return best;
+}
+
+// 1x1 convolutions: tasks as for the others (a channel tile x some rows), the accumulators over
+// the task's pixels as one run, tiled across row ends.
+void schedule_pointwise_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
+  Func out = k.stage("output"), acc = k.stage("conv");
+  Var c = out.args()[0], y = out.args()[2], n = out.args()[3];
+  Var p = acc.args()[1];
+  Var co("co"), ci("ci"), yo("yo"), yi("yi"), task("task"), po("po"), pi("pi");
+  int vw = vector_width(t, l.out.c);
+  int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
+  int ty = task_rows(l, (l.out.c + tc - 1) / tc);
+  int tp = pixel_tile(t, ty * l.out.w, tc / vw);
+  int cib = channel_block(l, tc);
+
+  out.split(c, co, ci, tc, TailStrategy::ShiftInwards)
+      .split(y, yo, yi, ty, TailStrategy::ShiftInwards)
+      .reorder(ci, out.args()[1], yi, yo, co, n)
+      .vectorize(ci, vw)
+      .unroll(ci)
+      .fuse(yo, co, task)
+      .fuse(task, n, task)
+      .parallel(task);
+
+  const RDom& r = k.reduction;
+  RVar rco("rco"), rci("rci");
+  acc.compute_at(out, task).vectorize(c, vw).unroll(c);
+  acc.update()
+      .split(p, po, pi, tp, TailStrategy::RoundUp)
+      .split(r.x, rco, rci, cib)
+      .reorder(c, pi, rci, po, rco)
+      .vectorize(c, vw)
+      .unroll(c)
+      .unroll(pi);
+}
+
 void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
+  if (pointwise(l)) return schedule_pointwise_conv(l, k, t);
   Func out = k.stage("output"), acc = k.stage("conv"), padded = k.stage("padded");
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
   Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task");
