@@ -1,10 +1,12 @@
 // THE SCHEDULE, manual, for CPUs: applied to a kernel's named stages, never defines math.
 //
-// Convolutions follow the register-blocking pattern of Halide's apps/conv_layer: the
-// output is tiled into (2 vectors of channels) x (tx pixels of a row); the tile's accumulators
-// live in registers while the reduction over (ci, kx, ky) streams weights and broadcasts input
-// scalars. Rows (and channel tiles, and images) are the parallel tasks; the zero-extended
-// input rows a task needs are copied once per task, so the inner loop has no bounds checks.
+// Convolutions follow the register-blocking pattern of Halide's apps/conv_layer: the output is
+// tiled into (2 vectors of channels) x (tx pixels); a tile's accumulators live in registers
+// while the reduction over (ci, kx, ky) streams weights and broadcasts input scalars. A task
+// (the unit of parallelism) is one channel tile x a few rows of one image; within it the input
+// channels are blocked so a block's weights stay in L1 across all the task's tiles. The
+// zero-extended input rows a task needs are copied once per task, so the inner loop has no
+// bounds checks. 1x1 convolutions tile the task's pixels as one flattened run.
 #include <algorithm>
 
 #include "schedules/schedules.hpp"
@@ -21,18 +23,19 @@ int vector_width(const Target& t, int extent) {
   return v;
 }
 
-// Pixels per register tile. The tile's accumulators (vectors x pixels) must leave a few of the
-// target's vector registers (16 with AVX2, 32 with AVX-512) for weights and broadcasts, and
-// there should be at least 8 of them to cover the FMA latency. Among those widths, the one that
-// wastes the fewest recomputed pixels at the row's end (ShiftInwards) wins; ties go wider.
-int tile_width(const Target& t, int w, int vectors) {
+// Pixels per register tile, for a run of `pixels` (a row, or a 1x1 convolution's task). The
+// tile's accumulators (vectors x pixels) must leave a few of the target's vector registers (16
+// with AVX2, 32 with AVX-512) for weights and broadcasts, and there should be at least 8 of
+// them to cover the FMA latency. A run that fits is one tile; otherwise the width that wastes
+// the fewest recomputed pixels at the run's end wins, ties going wider.
+int tile_width(const Target& t, int pixels, int vectors) {
   int regs = t.has_feature(Target::AVX512) ? 32 : 16;
   int cap = std::max(1, std::min(12, (regs - 4) / vectors));
   int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
-  if (w <= cap) return w;
-  int best = cap, best_waste = w;
+  if (pixels <= cap) return pixels;
+  int best = cap, best_waste = pixels;
   for (int x = cap; x >= lo; --x) {
-    int waste = (w + x - 1) / x * x - w;
+    int waste = (pixels + x - 1) / x * x - pixels;
     if (waste < best_waste) best = x, best_waste = waste;
   }
   return best;
@@ -59,20 +62,6 @@ int channel_block(const Layer& l, int tc) {
   return 1;
 }
 
-// A task's register tiles of a 1x1 convolution run over its flattened pixels: the tile width
-// that wastes the fewest pixels at the task's end, among those with enough accumulators.
-int pixel_tile(const Target& t, int pixels, int vectors) {
-  int regs = t.has_feature(Target::AVX512) ? 32 : 16;
-  int cap = std::max(1, std::min(12, (regs - 4) / vectors));
-  int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
-  int best = cap, best_waste = pixels;
-  for (int x = cap; x >= lo; --x) {
-    int waste = (pixels + x - 1) / x * x - pixels;
-    if (waste < best_waste) best = x, best_waste = waste;
-  }
-  return best;
-}
-
 // 1x1 convolutions: tasks as for the others (a channel tile x some rows), the accumulators over
 // the task's pixels as one run, tiled across row ends.
 void schedule_pointwise_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
@@ -83,7 +72,7 @@ void schedule_pointwise_conv(const Layer& l, const KernelPipeline& k, const Targ
   int vw = vector_width(t, l.out.c);
   int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
   int ty = task_rows(l, (l.out.c + tc - 1) / tc);
-  int tp = pixel_tile(t, ty * l.out.w, tc / vw);
+  int tp = tile_width(t, ty * l.out.w, tc / vw);
   int cib = channel_block(l, tc);
 
   out.split(c, co, ci, tc, TailStrategy::ShiftInwards)
