@@ -25,7 +25,11 @@ namespace resgen::cli {
 namespace fs = std::filesystem;
 
 namespace {
+// The runtime's reader (the writer is the runner's).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include "generator/runtime/npy.inc"
+#pragma GCC diagnostic pop
 
 uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;

@@ -15,6 +15,8 @@ using dsl::Node;
 using dsl::Op;
 
 struct Builder {
+  Builder(const dsl::Network& n, Lowered& o) : net(n), out(o) {}
+
   const dsl::Network& net;
   Lowered& out;
   std::vector<int> consumers;        // per node
@@ -237,7 +239,7 @@ struct Builder {
 }  // namespace
 
 void build_layers(const dsl::Network& net, Lowered& out) {
-  Builder b{net, out};
+  Builder b(net, out);
   b.run();
 }
 
