@@ -67,8 +67,14 @@ dsl::Shape parse_shape(const std::string& text, const std::string& flag) {
       parts.back() += c;
   }
   if (parts.size() != 3) throw Error(flag + " " + text + ": expected CxHxW, e.g. 3x224x224");
-  return {parse_int(parts[0], flag + " (channels)", 1, 1 << 16), parse_int(parts[1], flag + " (height)", 1, 1 << 16),
-          parse_int(parts[2], flag + " (width)", 1, 1 << 16)};
+  const char* names[3] = {"channels", "height", "width"};
+  int v[3];
+  for (int i = 0; i < 3; ++i) {
+    auto [end, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), v[i]);
+    if (ec != std::errc() || end != parts[i].data() + parts[i].size() || v[i] < 1 || v[i] > (1 << 16))
+      throw Error(flag + " " + text + ": " + names[i] + " must be a whole number from 1 to 65536");
+  }
+  return {v[0], v[1], v[2]};
 }
 
 dsl::Network network_from(const Args& args, const std::string& command) {
