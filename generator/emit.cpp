@@ -39,16 +39,6 @@ void run_command(const std::string& cmd, const std::string& what) {
   if (rc != 0) throw Error(fmt::format("{} failed (exit {}): {}", what, rc, cmd));
 }
 
-// The C++ compiler for objects of this target: RESGEN_CXX, else the system's c++ (or the
-// aarch64 cross compiler for 64-bit ARM targets on another host).
-std::string compiler_for(const Halide::Target& t) {
-  if (const char* cxx = std::getenv("RESGEN_CXX"); cxx && *cxx) return cxx;
-  Halide::Target host = Halide::get_host_target();
-  if (t.arch == Halide::Target::ARM && t.bits == 64 && host.arch != Halide::Target::ARM)
-    return "aarch64-linux-gnu-g++";
-  return "c++";
-}
-
 std::string glue_source(const Lowered& l, const std::string& prefix, bool embedded) {
   Tables t(l);
   std::string s = fmt::format(
@@ -77,6 +67,19 @@ std::string blob_assembly(const std::string& prefix, const std::string& bin) {
 
 }  // namespace
 
+void check_target(const std::string& target) {
+  if (!Halide::Target::validate_target_string(target))
+    throw Error(fmt::format("--target {}: not a Halide target (e.g. {})", target, host_target()));
+}
+
+std::string compiler_for(const std::string& target) {
+  if (const char* cxx = std::getenv("RESGEN_CXX"); cxx && *cxx) return cxx;
+  Halide::Target t(target), host = Halide::get_host_target();
+  if (t.arch == Halide::Target::ARM && t.bits == 64 && host.arch != Halide::Target::ARM)
+    return "aarch64-linux-gnu-g++";
+  return "c++";
+}
+
 std::string host_target() {
   Halide::Target t = Halide::get_host_target();
   return t.to_string();
@@ -87,8 +90,7 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
   auto say = [&](const std::string& line) {
     if (o.log) *o.log << line << std::endl;
   };
-  if (!Halide::Target::validate_target_string(o.target))
-    throw Error(fmt::format("--target {}: not a Halide target (e.g. {})", o.target, host_target()));
+  check_target(o.target);
   Halide::Target target(o.target);
   validate_schedule(o.schedule, target);
   const std::string& prefix = l.network;
@@ -112,7 +114,7 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
 
   for (const EmbeddedSource& src : embedded_sources()) write_file(dir / src.name, std::string(src.text));
   write_file(dir / "glue.cpp", glue_source(l, prefix, o.embed));
-  std::string cxx = compiler_for(target);
+  std::string cxx = compiler_for(o.target);
   std::vector<std::string> objects;
   for (std::size_t k = 0; k < l.kernels.size(); ++k) objects.push_back((dir / fmt::format("k{}.o", k)).string());
   objects.push_back((dir / "runtime.o").string());

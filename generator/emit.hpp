@@ -22,6 +22,14 @@ struct GenerateOptions {
 // Writes the library; throws resgen::Error naming what went wrong.
 void generate_library(const Lowered& lowered, const GenerateOptions& options);
 
+// Throws resgen::Error unless `target` is a valid Halide target string.
+void check_target(const std::string& target);
+
+// The C++ compiler (and flags) for code of `target`: $RESGEN_CXX if set (e.g. "g++
+// -fsanitize=address,undefined"), else the system's c++, or aarch64-linux-gnu-g++ for 64-bit
+// ARM targets on another host.
+std::string compiler_for(const std::string& target);
+
 // This machine's features as a named target, e.g. x86-64-linux-avx512_skylake-...
 std::string host_target();
 

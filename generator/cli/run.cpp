@@ -114,8 +114,9 @@ int cmd_run(const std::vector<std::string>& argv) {
   GenerateOptions o;
   o.target = args.get("--target").value_or(host_target());
   o.schedule = args.get("--schedule").value_or("manual");
+  check_target(o.target);
   Lowered lowered = lower(build_network(name, in, classes));
-  std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + build_id()));
+  std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + compiler_for(o.target) + build_id()));
   fs::path root = cache_root();
   std::error_code ec;
   fs::create_directories(root, ec);
@@ -131,9 +132,9 @@ int cmd_run(const std::vector<std::string>& argv) {
       generate_library(lowered, o);
       fs::path build = dir / (lowered.network + ".build");
       std::string cmd = fmt::format(
-          "c++ -O2 -std=c++17 -DRG_NET={0} '-DRG_HEADER=\"{0}.h\"' -I{1} -I{2} {3} {4} -lpthread -ldl -o {5} 2>&1",
+          "{6} -O2 -std=c++17 -DRG_NET={0} '-DRG_HEADER=\"{0}.h\"' -I{1} -I{2} {3} {4} -lpthread -ldl -o {5} 2>&1",
           lowered.network, quote(dir.string()), quote(build.string()), quote((build / "runner.cpp").string()),
-          quote((dir / ("lib" + lowered.network + ".a")).string()), quote(runner.string() + ".tmp"));
+          quote((dir / ("lib" + lowered.network + ".a")).string()), quote(runner.string() + ".tmp"), compiler_for(o.target));
       if (int rc = std::system(cmd.c_str()); rc != 0) throw Error("linking the runner failed: " + cmd);
       fs::rename(runner.string() + ".tmp", runner);
     }
