@@ -5,6 +5,8 @@
 //   out/<NET>.h, out/<NET>.hpp
 #include <fmt/format.h>
 
+#include <sys/wait.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -36,7 +38,17 @@ std::string shell_quote(const std::string& s) {
 
 void run_command(const std::string& cmd, const std::string& what) {
   int rc = std::system((cmd + " 2>&1").c_str());
-  if (rc != 0) throw Error(fmt::format("{} failed (exit {}): {}", what, rc, cmd));
+  if (rc != 0)
+    throw Error(fmt::format("{} failed (exit {}): {}", what, WIFEXITED(rc) ? WEXITSTATUS(rc) : rc, cmd));
+}
+
+// Fails early, before any kernel is compiled, when the compiler for the glue is missing.
+void check_compiler(const std::string& cxx, const std::string& target) {
+  std::string program = cxx.substr(0, cxx.find(' '));
+  if (std::system(("command -v " + shell_quote(program) + " >/dev/null 2>&1").c_str()) == 0) return;
+  throw Error(fmt::format("target {} needs the C++ compiler '{}', which is not installed{} (or set RESGEN_CXX)",
+                          target, program,
+                          program == "aarch64-linux-gnu-g++" ? " (Debian: g++-aarch64-linux-gnu)" : ""));
 }
 
 std::string glue_source(const Lowered& l, const std::string& prefix, bool embedded) {
@@ -93,6 +105,8 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
   check_target(o.target);
   Halide::Target target(o.target);
   validate_schedule(o.schedule, target);
+  std::string cxx = compiler_for(o.target);
+  check_compiler(cxx, o.target);
   const std::string& prefix = l.network;
   fs::path out = fs::absolute(o.out_dir);
   fs::path dir = out / (prefix + ".build");
@@ -114,7 +128,6 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
 
   for (const EmbeddedSource& src : embedded_sources()) write_file(dir / src.name, std::string(src.text));
   write_file(dir / "glue.cpp", glue_source(l, prefix, o.embed));
-  std::string cxx = compiler_for(o.target);
   std::vector<std::string> objects;
   for (std::size_t k = 0; k < l.kernels.size(); ++k) objects.push_back((dir / fmt::format("k{}.o", k)).string());
   objects.push_back((dir / "runtime.o").string());

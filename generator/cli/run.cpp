@@ -15,6 +15,7 @@
 #include <iostream>
 #include <thread>
 
+#include "Halide.h"
 #include "generator/cli/args.hpp"
 #include "generator/cli/commands.hpp"
 #include "generator/emit.hpp"
@@ -57,6 +58,19 @@ std::string quote(const std::string& s) {
 }
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1; }
+
+// How to start a program built for `target` here: directly, or under qemu-user for a 64-bit
+// ARM target on another host.
+std::string launcher_for(const std::string& target) {
+  Halide::Target t(target), host = Halide::get_host_target();
+  if (t.arch == host.arch && t.bits == host.bits) return "";
+  if (t.arch == Halide::Target::ARM && t.bits == 64) {
+    if (std::system("command -v qemu-aarch64 >/dev/null 2>&1") != 0)
+      throw Error("running target " + target + " here needs qemu-aarch64 (Debian: qemu-user)");
+    return "qemu-aarch64 -L /usr/aarch64-linux-gnu ";
+  }
+  throw Error("resgen run cannot run target " + target + " on this machine; use resgen generate");
+}
 
 // Holds an exclusive lock on a file while alive: concurrent runs build a library once.
 class FileLock {
@@ -115,6 +129,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   o.target = args.get("--target").value_or(host_target());
   o.schedule = args.get("--schedule").value_or("manual");
   check_target(o.target);
+  std::string launcher = launcher_for(o.target);
   Lowered lowered = lower(build_network(name, in, classes));
   std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + compiler_for(o.target) + build_id()));
   fs::path root = cache_root();
@@ -139,7 +154,7 @@ int cmd_run(const std::vector<std::string>& argv) {
       fs::rename(runner.string() + ".tmp", runner);
     }
   }
-  std::string cmd = fmt::format("{} {} {} {} {} {}", quote(runner.string()), quote(weights), quote(in_path),
+  std::string cmd = fmt::format("{}{} {} {} {} {} {}", launcher, quote(runner.string()), quote(weights), quote(in_path),
                                 quote(out_path), args.has("--allow-extra-weights") ? 1 : 0, threads);
   return exit_code(std::system(cmd.c_str()));
 }

@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--classes", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--schedule", default=None, help="resgen's --schedule (default: its own default)")
+    ap.add_argument("--target", default=None, help="resgen's --target (default: this machine)")
     args = ap.parse_args()
 
     ref = reference_module()
@@ -71,7 +72,7 @@ def main():
             xin, yout = os.path.join(tmp, f"x{n}.npy"), os.path.join(tmp, f"y{n}.npy")
             np.save(xin, x.numpy().astype(np.float32))
             cmd = [args.resgen, "run", args.net, "--weights", weights, "--input", xin, "--output", yout,
-                   "--classes", str(classes)] + (["--schedule", args.schedule] if args.schedule else [])
+                   "--classes", str(classes)] + (["--schedule", args.schedule] if args.schedule else []) + (["--target", args.target] if args.target else [])
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"FAIL {args.net} batch {n}: resgen run exited {r.returncode}\n{r.stdout}{r.stderr}")
@@ -85,7 +86,7 @@ def main():
             err, tol, bad = compare(y, expected)
             status = "ok" if err <= tol and not bad else "FAIL"
             ok = ok and status == "ok"
-            print(f"{status} {args.net} {c}x{h}x{w} batch {n} ({args.schedule or 'default schedule'}): max|y-ref| = {err:.3g} (tolerance {tol:.3g}),"
+            print(f"{status} {args.net} {c}x{h}x{w} batch {n} ({args.target or 'host'}, {args.schedule or 'default schedule'}): max|y-ref| = {err:.3g} (tolerance {tol:.3g}),"
                   f" argmax mismatches {bad}")
     sys.exit(0 if ok else 1)
 
