@@ -469,3 +469,33 @@ TEST_CASE("lower: a value read by two layers is not fused into either") {
   CHECK(k[LayerKind::add] == 1);
   check_plan(l);
 }
+
+// Shortcut options on one stage whose first block changes the shape: A pads, B projects only
+// there, C projects on every block (with BN in post-activation blocks).
+TEST_CASE("blocks: shortcut options A, B and C") {
+  auto keys_of = [](Shortcut sc) {
+    Network net("shortcuts", dsl::Shape{16, 8, 8});
+    BlockSpec spec{BlockKind::basic, false, sc};
+    dsl::classifier(net, dsl::stage(net, net.input(), "layer1", spec, 2, 32, 2), 10);
+    std::set<std::string> keys;
+    for (const Param& p : lower(net).params) keys.insert(p.key);
+    return keys;
+  };
+  auto a = keys_of(Shortcut::a), b = keys_of(Shortcut::b), c = keys_of(Shortcut::c);
+  CHECK(a.count("layer1.0.downsample.0.weight") == 0);
+  CHECK(a.count("layer1.1.downsample.0.weight") == 0);
+  CHECK(b.count("layer1.0.downsample.0.weight") == 1);
+  CHECK(b.count("layer1.0.downsample.1.running_var") == 1);
+  CHECK(b.count("layer1.1.downsample.0.weight") == 0);
+  CHECK(c.count("layer1.0.downsample.0.weight") == 1);
+  CHECK(c.count("layer1.1.downsample.0.weight") == 1);
+  CHECK(c.count("layer1.1.downsample.1.weight") == 1);
+  // Option A's shortcut is a zero-pad fused into the block's last conv: no layer of its own.
+  Network net("option_a", dsl::Shape{16, 8, 8});
+  dsl::classifier(net, dsl::stage(net, net.input(), "layer1", BlockSpec{BlockKind::basic, false, Shortcut::a}, 1, 32, 2),
+                  10);
+  Lowered l = lower(net);
+  for (const Layer& y : l.layers) CHECK(y.kind != LayerKind::pad_channels);
+  CHECK(std::count_if(l.layers.begin(), l.layers.end(),
+                      [](const Layer& y) { return y.residual == Residual::subsample_pad; }) == 1);
+}
