@@ -29,7 +29,7 @@ void validate_schedule(const std::string& s, const Halide::Target& target) {
 void apply_schedule(const std::string& s, const Layer& layer, const KernelPipeline& kernel,
                     Halide::Pipeline& pipeline, const Halide::Target& target) {
   if (s.rfind("auto:", 0) == 0)
-    schedule_auto(s.substr(5), layer, kernel, pipeline, target);
+    schedule_auto(s.substr(5), kernel, pipeline, target);
   else
     schedule_cpu_manual(layer, kernel, target);
 }

@@ -31,9 +31,8 @@ void load_plugin_once(const std::string& name) {
 
 }  // namespace
 
-void schedule_auto(const std::string& name, const Layer& layer, const KernelPipeline& kernel,
-                   Halide::Pipeline& pipeline, const Halide::Target& target) {
-  (void)layer;
+void schedule_auto(const std::string& name, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
+                   const Halide::Target& target) {
   load_plugin_once(name);
   // Estimates are the generation-time shapes at one image.
   for (Halide::ImageParam p : kernel.params) {
@@ -44,6 +43,7 @@ void schedule_auto(const std::string& name, const Layer& layer, const KernelPipe
   for (int extent : kernel.output_estimate) region.emplace_back(0, extent);
   Halide::Func out = kernel.output;
   out.set_estimates(region);
+  // The machines resgen targets first have 2 cores; a fixed value keeps generation deterministic.
   std::map<std::string, std::string> extra{{"parallelism", "2"}};
   // Adams2019 and Anderson2021 default to a beam search of width 32, which on a single conv
   // pipeline runs for many minutes and gigabytes; greedy (width 1) takes a fraction of a second.

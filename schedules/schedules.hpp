@@ -15,8 +15,8 @@ namespace resgen {
 void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target);
 
 // One of Halide's autoschedulers ("Adams2019", "Mullapudi2016", "Li2018", "Anderson2021").
-void schedule_auto(const std::string& autoscheduler, const Layer& layer, const KernelPipeline& kernel,
-                   Halide::Pipeline& pipeline, const Halide::Target& target);
+void schedule_auto(const std::string& autoscheduler, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
+                   const Halide::Target& target);
 
 // Checks a --schedule value; throws resgen::Error with the accepted spellings.
 void validate_schedule(const std::string& schedule, const Halide::Target& target);
