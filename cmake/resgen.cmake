@@ -6,7 +6,8 @@
 # link: it brings the archive, its include folder and -lpthread -ldl.
 #   NETWORK  a zoo name (resgen list), or a C++ source that declares networks with
 #            RESGEN_NETWORK (see dsl/resgen/register.hpp); NAME picks one (default: <target>).
-#   TARGETS  a named Halide target (default: this machine's features).
+#   TARGETS  named Halide targets (default: this machine's features); several make one library
+#            that picks the first the running machine supports (list the baseline last).
 #   WEIGHTS  a safetensors file checked against the network; EMBED packs it into the library.
 function(resgen_add_network target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "EMBED" "NETWORK;NAME;SCHEDULE;INPUT;CLASSES;WEIGHTS" "TARGETS")
@@ -18,10 +19,6 @@ function(resgen_add_network target)
   endif()
   if(ARG_EMBED AND NOT ARG_WEIGHTS)
     message(FATAL_ERROR "resgen_add_network(${target}): EMBED needs WEIGHTS <file>")
-  endif()
-  list(LENGTH ARG_TARGETS _ntargets)
-  if(_ntargets GREATER 1)
-    message(FATAL_ERROR "resgen_add_network(${target}): give one TARGETS entry (multi-target libraries are not supported yet)")
   endif()
 
   # The generator: resgen itself for zoo names, else the spec linked with resgen's command line.
@@ -45,7 +42,8 @@ function(resgen_add_network target)
   set(_out "${CMAKE_CURRENT_BINARY_DIR}/${target}.resgen")
   set(_args generate "${_net}" --out "${_out}")
   if(ARG_TARGETS)
-    list(APPEND _args --target "${ARG_TARGETS}")
+    list(JOIN ARG_TARGETS "," _targets)
+    list(APPEND _args --target "${_targets}")
   endif()
   foreach(opt SCHEDULE INPUT CLASSES)
     if(ARG_${opt})

@@ -23,13 +23,30 @@ Halide::Target kernel_target(const std::string& name) {
   return Halide::Target(name).with_feature(Halide::Target::NoRuntime).with_feature(Halide::Target::UserContext);
 }
 
+// Kernel k as k<k>.o, or, for several targets, as k<k>.a: one variant per target and a
+// wrapper that picks the first the running machine supports.
 void compile_one(const Lowered& l, const GenerateOptions& o, const std::string& dir, int k) {
   const Layer& layer = l.layers[l.kernels[k].representative];
-  KernelPipeline kp = define_kernel(layer);
-  Halide::Pipeline p(kp.output);
-  Halide::Target t = kernel_target(o.target);
-  apply_schedule(o.schedule, layer, kp, p, t);
-  p.compile_to_object(fmt::format("{}/k{}.o", dir, k), kp.args, fmt::format("{}_k{}", l.network, k), t);
+  auto module_for = [&](const std::string& fn, const Halide::Target& target) {
+    KernelPipeline kp = define_kernel(layer);
+    Halide::Pipeline p(kp.output);
+    apply_schedule(o.schedule, layer, kp, p, target);
+    return p.compile_to_module(kp.args, fn, target);
+  };
+  std::string fn = fmt::format("{}_k{}", l.network, k);
+  std::vector<std::string> names = split_targets(o.target);
+  if (names.size() == 1) {
+    module_for(fn, kernel_target(names[0])).compile({{Halide::OutputFileType::object, fmt::format("{}/k{}.o", dir, k)}});
+    return;
+  }
+  std::vector<Halide::Target> targets;
+  std::vector<std::string> suffixes;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    targets.push_back(kernel_target(names[i]));
+    suffixes.push_back(fmt::format("v{}", i));
+  }
+  Halide::compile_multitarget(fn, {{Halide::OutputFileType::static_library, fmt::format("{}/k{}.a", dir, k)}},
+                              targets, suffixes, module_for);
 }
 
 // Worker `w` of `jobs` compiles kernels w, w + jobs, ...; returns an error message or "".
@@ -75,7 +92,9 @@ void compile_kernels(const Lowered& l, const GenerateOptions& o, const std::stri
     }
     if (!failure.empty()) throw Error(failure);
   }
-  Halide::compile_standalone_runtime(dir + "/runtime.o", Halide::Target(o.target).with_feature(Halide::Target::UserContext));
+  // One runtime, for the baseline (the last target): every machine that runs the library has it.
+  Halide::compile_standalone_runtime(dir + "/runtime.o",
+                                     Halide::Target(split_targets(o.target).back()).with_feature(Halide::Target::UserContext));
 }
 
 }  // namespace resgen

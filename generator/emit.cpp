@@ -79,14 +79,33 @@ std::string blob_assembly(const std::string& prefix, const std::string& bin) {
 
 }  // namespace
 
+std::vector<std::string> split_targets(const std::string& target) {
+  std::vector<std::string> parts{""};
+  for (char c : target) {
+    if (c == ',')
+      parts.emplace_back();
+    else
+      parts.back() += c;
+  }
+  return parts;
+}
+
 void check_target(const std::string& target) {
-  if (!Halide::Target::validate_target_string(target))
-    throw Error(fmt::format("--target {}: not a Halide target (e.g. {})", target, host_target()));
+  std::vector<std::string> parts = split_targets(target);
+  for (const std::string& t : parts)
+    if (!Halide::Target::validate_target_string(t) || t.empty())
+      throw Error(fmt::format("--target {}: '{}' is not a Halide target (e.g. {})", target, t, host_target()));
+  Halide::Target first(parts[0]);
+  for (const std::string& t : parts) {
+    Halide::Target other(t);
+    if (other.arch != first.arch || other.bits != first.bits || other.os != first.os)
+      throw Error(fmt::format("--target {}: a multi-target library needs one architecture and OS", target));
+  }
 }
 
 std::string compiler_for(const std::string& target) {
   if (const char* cxx = std::getenv("RESGEN_CXX"); cxx && *cxx) return cxx;
-  Halide::Target t(target), host = Halide::get_host_target();
+  Halide::Target t(split_targets(target)[0]), host = Halide::get_host_target();
   if (t.arch == Halide::Target::ARM && t.bits == 64 && host.arch != Halide::Target::ARM)
     return "aarch64-linux-gnu-g++";
   return "c++";
@@ -103,8 +122,7 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
     if (o.log) *o.log << line << std::endl;
   };
   check_target(o.target);
-  Halide::Target target(o.target);
-  validate_schedule(o.schedule, target);
+  for (const std::string& t : split_targets(o.target)) validate_schedule(o.schedule, Halide::Target(t));
   std::string cxx = compiler_for(o.target);
   check_compiler(cxx, o.target);
   const std::string& prefix = l.network;
@@ -129,7 +147,24 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
   for (const EmbeddedSource& src : embedded_sources()) write_file(dir / src.name, std::string(src.text));
   write_file(dir / "glue.cpp", glue_source(l, prefix, o.embed));
   std::vector<std::string> objects;
-  for (std::size_t k = 0; k < l.kernels.size(); ++k) objects.push_back((dir / fmt::format("k{}.o", k)).string());
+  for (std::size_t k = 0; k < l.kernels.size(); ++k) {
+    if (fs::exists(dir / fmt::format("k{}.o", k))) {
+      objects.push_back((dir / fmt::format("k{}.o", k)).string());
+      continue;
+    }
+    // A multi-target kernel's archive: its members, renamed apart from other kernels' members.
+    fs::path members = dir / fmt::format("k{}", k);
+    fs::remove_all(members, ec);
+    fs::create_directories(members);
+    run_command(fmt::format("cd {} && ar x {}", shell_quote(members.string()),
+                            shell_quote((dir / fmt::format("k{}.a", k)).string())),
+                "unpacking kernel archive");
+    for (const auto& entry : fs::directory_iterator(members)) {
+      fs::path renamed = members / fmt::format("k{}_{}", k, entry.path().filename().string());
+      fs::rename(entry.path(), renamed);
+      objects.push_back(renamed.string());
+    }
+  }
   objects.push_back((dir / "runtime.o").string());
   run_command(fmt::format("{} -std=c++17 -O2 -fPIC -fno-exceptions -fno-rtti -I{} -c {} -o {}", cxx,
                           shell_quote(dir.string()), shell_quote((dir / "glue.cpp").string()),

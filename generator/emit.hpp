@@ -3,6 +3,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "generator/lowered.hpp"
 
@@ -22,7 +23,12 @@ struct GenerateOptions {
 // Writes the library; throws resgen::Error naming what went wrong.
 void generate_library(const Lowered& lowered, const GenerateOptions& options);
 
-// Throws resgen::Error unless `target` is a valid Halide target string.
+// The targets of a --target value: one, or a comma list (tried first to last at run time; the
+// last is the baseline every machine running the library must support).
+std::vector<std::string> split_targets(const std::string& target);
+
+// Throws resgen::Error unless `target` is one Halide target, or a comma list of targets of one
+// architecture and OS.
 void check_target(const std::string& target);
 
 // The C++ compiler (and flags) for code of `target`: $RESGEN_CXX if set (e.g. "g++

@@ -62,7 +62,7 @@ int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1; 
 // How to start a program built for `target` here: directly, or under qemu-user for a 64-bit
 // ARM target on another host.
 std::string launcher_for(const std::string& target) {
-  Halide::Target t(target), host = Halide::get_host_target();
+  Halide::Target t(split_targets(target)[0]), host = Halide::get_host_target();
   if (t.arch == host.arch && t.bits == host.bits) return "";
   if (t.arch == Halide::Target::ARM && t.bits == 64) {
     if (std::system("command -v qemu-aarch64 >/dev/null 2>&1") != 0)
