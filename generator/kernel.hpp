@@ -33,9 +33,9 @@ struct KernelPipeline {
 // The algorithm only: no scheduling directives.
 KernelPipeline define_kernel(const Layer& layer);
 
-// A 1x1 convolution (no padding, no groups): its "conv" stage is (c, p, n) over flattened
-// output pixels, a matrix product, instead of (c, x, y, n).
-bool pointwise(const Layer& layer);
+// A convolution without groups: its "conv" stage is (c, p, n) over flattened output pixels
+// p = x + W * y (a matrix product tiled across row ends), instead of (c, x, y, n).
+bool flat_pixels(const Layer& layer);
 
 // Argument counts of a layer's kernel (for the generated runtime's argv).
 bool kernel_has_residual(const Layer& layer);

@@ -96,18 +96,18 @@ struct Builder {
     constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
 
     Func acc = named("conv");
-    if (pointwise(l)) {
-      // A 1x1 convolution is a matrix product over output pixels: its accumulators take the
-      // flattened pixel p = x + W * y, so a schedule can tile pixels across row ends. Tiles
-      // rounded up past the last pixel re-read it; those outputs are never stored.
+    if (flat_pixels(l)) {
+      // Without groups a convolution is a matrix product over output pixels: its accumulators
+      // take the flattened pixel p = x + W * y, so a schedule can tile pixels across row ends.
+      // Tiles rounded up past the last pixel re-read it; those outputs are never stored.
       Var p("p");
       Expr q = min(p, l.out.w * l.out.h - 1);
-      Func src = named("input_flat");
-      src(c, p, n) = in(c, (q % l.out.w) * l.stride, (q / l.out.w) * l.stride, n);
-      RDom r(0, l.in.c, "r");
+      Expr ox = (q % l.out.w) * l.stride - l.padding, oy = (q / l.out.w) * l.stride - l.padding;
+      Func src = l.padding > 0 ? zero_extended(in, 0.0f) : Func(in);
+      RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
       k.reduction = r;
       acc(c, p, n) = b(c);
-      acc(c, p, n) += w(c, r.x, 0, 0) * src(r.x, p, n);
+      acc(c, p, n) += w(c, r.x, r.y, r.z) * src(r.x, ox + r.y, oy + r.z, n);
       Expr v = acc(c, x + l.out.w * y, n);
       if (l.residual != Residual::none) v += residual(res);
       finish(named("output"), v);
@@ -211,8 +211,8 @@ Func KernelPipeline::stage(const std::string& name) const {
   return it == stages.end() ? Func() : it->second;
 }
 
-bool pointwise(const Layer& l) {
-  return l.kind == LayerKind::conv && l.kernel == 1 && l.padding == 0 && l.groups == 1;
+bool flat_pixels(const Layer& l) {
+  return l.kind == LayerKind::conv && l.groups == 1;
 }
 
 bool kernel_has_residual(const Layer& l) {

@@ -6,7 +6,8 @@
 // (the unit of parallelism) is one channel tile x a few rows of one image; within it the input
 // channels are blocked so a block's weights stay in L1 across all the task's tiles. The
 // zero-extended input rows a task needs are copied once per task, so the inner loop has no
-// bounds checks. 1x1 convolutions tile the task's pixels as one flattened run.
+// bounds checks. Convolutions without groups tile the task's pixels as one flattened run;
+// grouped ones tile each row.
 #include <algorithm>
 
 #include "schedules/schedules.hpp"
@@ -62,9 +63,9 @@ int channel_block(const Layer& l, int tc) {
   return 1;
 }
 
-// 1x1 convolutions: tasks as for the others (a channel tile x some rows), the accumulators over
-// the task's pixels as one run, tiled across row ends.
-void schedule_pointwise_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
+// Convolutions without groups: tasks as for the others (a channel tile x some rows), the
+// accumulators over the task's pixels as one flattened run, tiled across row ends.
+void schedule_flat_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
   Func out = k.stage("output"), acc = k.stage("conv");
   Var c = out.args()[0], y = out.args()[2], n = out.args()[3];
   Var p = acc.args()[1];
@@ -90,14 +91,19 @@ void schedule_pointwise_conv(const Layer& l, const KernelPipeline& k, const Targ
   acc.update()
       .split(p, po, pi, tp, TailStrategy::RoundUp)
       .split(r.x, rco, rci, cib)
-      .reorder(c, pi, rci, po, rco)
+      .reorder(c, pi, rci, r.y, r.z, po, rco)
       .vectorize(c, vw)
       .unroll(c)
       .unroll(pi);
+
+  if (Func padded = k.stage("padded"); padded.defined()) {
+    int pv = vector_width(t, l.in.c);
+    padded.compute_at(out, task).vectorize(padded.args()[0], pv, TailStrategy::GuardWithIf);
+  }
 }
 
 void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
-  if (pointwise(l)) return schedule_pointwise_conv(l, k, t);
+  if (flat_pixels(l)) return schedule_flat_conv(l, k, t);
   Func out = k.stage("output"), acc = k.stage("conv"), padded = k.stage("padded");
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
   Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task");
@@ -140,7 +146,7 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
 }
 
 // Elementwise and pooling kernels: channels in vectors, rows (x images) in parallel.
-void schedule_pointwise(const Layer& l, const KernelPipeline& k, const Target& t) {
+void schedule_elementwise(const Layer& l, const KernelPipeline& k, const Target& t) {
   Func out = k.stage("output");
   Var c = out.args()[0], y = out.args()[2], n = out.args()[3];
   Var task("task");
@@ -181,7 +187,7 @@ void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& 
     case LayerKind::conv: schedule_conv(l, k, t); break;
     case LayerKind::global_avg_pool: schedule_global_avg_pool(l, k, t); break;
     case LayerKind::linear: schedule_linear(l, k, t); break;
-    default: schedule_pointwise(l, k, t); break;
+    default: schedule_elementwise(l, k, t); break;
   }
 }
 
