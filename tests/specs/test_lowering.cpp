@@ -1,0 +1,259 @@
+// The lowering passes on DSL networks: batch-norm folded and residual adds fused where they
+// can be, kernels deduplicated, shortcut options, and an arena plan in which no two values live
+// at the same time share memory (checked by an independent checker, itself tested).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "generator/lowered.hpp"
+#include "resgen/dsl.hpp"
+
+namespace {
+
+using namespace resgen;
+using dsl::BlockKind;
+using dsl::BlockSpec;
+using dsl::Network;
+using dsl::Shortcut;
+using dsl::Value;
+
+}  // namespace
+
+// --- lowering -------------------------------------------------------------------------------
+
+namespace {
+
+std::map<LayerKind, int> kinds(const Lowered& l) {
+  std::map<LayerKind, int> k;
+  for (const Layer& y : l.layers) ++k[y.kind];
+  return k;
+}
+
+// Problems with the order of the layers and the arena plan, one line each: a layer that reads
+// a value before it is produced, a value written twice, a lifetime shorter than its readers,
+// two arena values live at the same time that share memory. Lifetimes are recomputed here,
+// independently of plan_arena.
+std::vector<std::string> plan_problems(const Lowered& l) {
+  std::vector<std::string> problems;
+  auto say = [&](std::string s) { problems.push_back(std::move(s)); };
+  const int nv = static_cast<int>(l.values.size());
+  std::vector<int> producer(nv, -1), last_reader(nv, -1);
+  for (int i = 0; i < static_cast<int>(l.layers.size()); ++i) {
+    const Layer& y = l.layers[i];
+    if (y.output < 0 || y.output >= nv) {
+      say("layer " + y.name + " writes no valid value");
+      continue;
+    }
+    if (producer[y.output] >= 0) say("v" + std::to_string(y.output) + " written by two layers");
+    producer[y.output] = i;
+  }
+  for (int i = 0; i < static_cast<int>(l.layers.size()); ++i) {
+    const Layer& y = l.layers[i];
+    for (int v : {y.input, y.res_value}) {
+      if (v < 0) continue;
+      if (v >= nv) {
+        say("layer " + y.name + " reads a value that does not exist");
+        continue;
+      }
+      bool ready = l.values[v].placement == Placement::input || (producer[v] >= 0 && producer[v] < i);
+      if (!ready)
+        say("layer " + std::to_string(i) + " (" + y.name + ") reads v" + std::to_string(v) + " before layer " +
+            std::to_string(producer[v]) + " produces it");
+      last_reader[v] = std::max(last_reader[v], i);
+    }
+  }
+  // A value occupies its memory from its first write or read to its last (a read before the
+  // write is already a problem above; counting it keeps the overlap check meaningful).
+  auto begin = [&](int v) { return std::min(producer[v], last_reader[v] < 0 ? producer[v] : last_reader[v]); };
+  auto end = [&](int v) { return std::max(producer[v], last_reader[v]); };
+  std::vector<int> arena;
+  for (int v = 0; v < nv; ++v) {
+    const ValueInfo& info = l.values[v];
+    if (info.placement != Placement::arena) continue;
+    arena.push_back(v);
+    if (info.offset < 0 || info.offset + info.shape.elements() > l.arena_floats)
+      say("v" + std::to_string(v) + " lies outside the arena");
+    if (info.first > producer[v] || info.last < end(v))
+      say("v" + std::to_string(v) + " planned for layers " + std::to_string(info.first) + ".." +
+          std::to_string(info.last) + " but used in layers " + std::to_string(producer[v]) + ".." +
+          std::to_string(end(v)));
+  }
+  for (std::size_t i = 0; i < arena.size(); ++i)
+    for (std::size_t j = i + 1; j < arena.size(); ++j) {
+      int a = arena[i], b = arena[j];
+      bool live_together = begin(a) <= end(b) && begin(b) <= end(a);
+      int64_t ao = l.values[a].offset, bo = l.values[b].offset;
+      int64_t ae = l.values[a].shape.elements(), be = l.values[b].shape.elements();
+      if (live_together && ao < bo + be && bo < ao + ae)
+        say("v" + std::to_string(a) + " [" + std::to_string(ao) + ", +" + std::to_string(ae) + ") layers " +
+            std::to_string(begin(a)) + ".." + std::to_string(end(a)) + " and v" + std::to_string(b) + " [" +
+            std::to_string(bo) + ", +" + std::to_string(be) + ") layers " + std::to_string(begin(b)) + ".." +
+            std::to_string(end(b)) + " share memory while both are live");
+    }
+  int outputs = 0;
+  for (const ValueInfo& v : l.values) outputs += v.placement == Placement::output;
+  if (outputs != 1) say(std::to_string(outputs) + " output values, not 1");
+  return problems;
+}
+
+void check_plan(const Lowered& l) {
+  std::vector<std::string> problems = plan_problems(l);
+  INFO("network ", l.network, ", ", l.values.size(), " values, arena ", l.arena_floats, " floats/image");
+  for (std::size_t i = 0; i < problems.size() && i < 8; ++i) FAIL_CHECK(problems[i]);
+  CHECK(problems.empty());
+}
+
+}  // namespace
+
+TEST_CASE("lower: cifar_resnet20 folds every batch-norm and fuses every residual add") {
+  Lowered l = lower(dsl::zoo::build("cifar_resnet20", dsl::zoo::kCifar, 10));
+  auto k = kinds(l);
+  CHECK(k[LayerKind::affine] == 0);
+  CHECK(k[LayerKind::add] == 0);
+  CHECK(k[LayerKind::relu] == 0);
+  CHECK(k[LayerKind::pad_channels] == 0);
+  CHECK(k[LayerKind::conv] == 19);
+  CHECK(k[LayerKind::linear] == 1);
+  CHECK(k[LayerKind::global_avg_pool] == 1);
+  CHECK(k[LayerKind::to_nhwc] == 1);
+  CHECK(l.layers.size() == 22);
+  int same = 0, pad = 0;
+  for (const Layer& y : l.layers) {
+    if (y.kind != LayerKind::conv) continue;
+    INFO(y.name);
+    CHECK(y.bn_gamma >= 0);
+    CHECK(y.bn_var >= 0);
+    CHECK(y.weight >= 0);
+    CHECK(y.relu);  // every conv of a post-activation CIFAR net ends in a ReLU
+    same += y.residual == Residual::same;
+    pad += y.residual == Residual::subsample_pad;
+    if (y.residual == Residual::subsample_pad) {
+      CHECK(y.res_stride == 2);
+      CHECK(y.res_pad_before == y.res.c / 2);
+    }
+  }
+  CHECK(same == 7);
+  CHECK(pad == 2);
+  CHECK(l.classes == 10);
+  CHECK(l.params.size() == 97);  // resnet_reference.CifarResNet(20)'s state_dict, less num_batches_tracked
+  check_plan(l);
+}
+
+TEST_CASE("lower: a one-channel input needs no layout change") {
+  Lowered l = lower(dsl::zoo::build("cifar_resnet8", Shape{1, 28, 28}, 7));
+  CHECK(kinds(l)[LayerKind::to_nhwc] == 0);
+  CHECK(l.classes == 7);
+  check_plan(l);
+}
+
+TEST_CASE("lower: preact_resnet1001 shares a few kernels between its 333 units") {
+  Lowered l = lower(dsl::zoo::build("preact_resnet1001", dsl::zoo::kCifar, 10));
+  CHECK(l.layers.size() > 1000);
+  // One kernel per distinct layer signature, whatever the depth: to_nhwc, the stem conv, per
+  // stage 7 (projection, first unit's conv1 and conv2, conv3 + residual, the pre-activation
+  // BN-ReLU, later units' conv1 and conv2; stage 1's two 3x3 convs coincide), the pool and fc.
+  CHECK(l.kernels.size() <= 24);
+  Lowered shallow = lower(dsl::zoo::build("preact_resnet164", dsl::zoo::kCifar, 10));
+  CHECK(l.kernels.size() == shallow.kernels.size());
+  std::set<std::string> sigs;
+  for (const Kernel& k : l.kernels) sigs.insert(k.signature);
+  CHECK(sigs.size() == l.kernels.size());
+  for (const Layer& y : l.layers) {
+    REQUIRE(y.kernel_id >= 0);
+    REQUIRE(y.kernel_id < static_cast<int>(l.kernels.size()));
+    // Layers sharing a kernel agree on everything the code depends on.
+    const Layer& r = l.layers[l.kernels[y.kernel_id].representative];
+    CHECK((y.kind == r.kind && y.in == r.in && y.out == r.out && y.kernel == r.kernel && y.stride == r.stride &&
+           y.groups == r.groups && y.relu == r.relu && y.residual == r.residual));
+  }
+  check_plan(l);
+}
+
+TEST_CASE("lower: the plan checker itself finds overlaps and out-of-order reads") {
+  Lowered l = lower(dsl::zoo::build("cifar_resnet20", dsl::zoo::kCifar, 10));
+  REQUIRE(plan_problems(l).empty());
+  Lowered same = l;
+  for (ValueInfo& v : same.values) v.offset = 0;  // everything at one place
+  CHECK_FALSE(plan_problems(same).empty());
+  Lowered swapped = l;
+  std::swap(swapped.layers[3], swapped.layers[4]);  // a consumer before its producer
+  CHECK_FALSE(plan_problems(swapped).empty());
+}
+
+TEST_CASE("lower: the arena never overlaps two live values") {
+  for (const char* name : {"cifar_resnet20", "cifar_resnet56", "preact_resnet20", "preact_resnet164"}) {
+    Lowered l = lower(dsl::zoo::build(name, dsl::zoo::kCifar, 10));
+    check_plan(l);
+  }
+  for (const char* name : {"resnet18", "resnet50", "resnext50_32x4d"}) {
+    Lowered l = lower(dsl::zoo::build(name, Shape{3, 64, 48}, 5));
+    check_plan(l);
+  }
+}
+
+// Regression: an add must not be fused into a conv whose other operand is produced later.
+TEST_CASE("lower: a shortcut computed after the main branch is still read after it is computed") {
+  // The add's conv operand comes first in node order, its other operand (a max-pool branch with
+  // an unfusable ReLU) after it; fusing the add into the conv's epilogue must not make the conv
+  // read the other branch before it runs.
+  Network net("late_shortcut", Shape{8, 8, 8});
+  Value x = net.input();
+  net.set_block("layer1.0");
+  Value y = net.conv2d(x, "layer1.0.conv1", 8, 3, 1, 1);
+  Value s = net.relu(net.max_pool(x, "layer1.0.pool", 3, 1, 1), "layer1.0.pool_relu");
+  Value z = net.add(y, s, "layer1.0.add");
+  net.set_block("");
+  dsl::classifier(net, z, 3);
+  Lowered l = lower(net);
+  check_plan(l);
+}
+
+TEST_CASE("lower: a value read by two layers is not fused into either") {
+  // x feeds both the conv and the identity path: the BN after the stem conv is shared, so the
+  // add cannot be fused into it, and the stem's BN still folds.
+  Network net("shared", Shape{3, 8, 8});
+  Value x = net.relu(net.batch_norm(net.conv2d(net.input(), "conv1", 8, 3, 1, 1), "bn1"), "relu");
+  Value y = net.batch_norm(net.conv2d(x, "conv2", 8, 3, 1, 1), "bn2");
+  Value z = net.relu(net.add(y, x, "add"), "relu2");
+  Value w = net.add(z, x, "add2");  // x read a third time, after the fused add
+  dsl::classifier(net, w, 4);
+  Lowered l = lower(net);
+  auto k = kinds(l);
+  CHECK(k[LayerKind::affine] == 0);
+  CHECK(k[LayerKind::add] == 1);
+  check_plan(l);
+}
+
+// Shortcut options on one stage whose first block changes the shape: A pads, B projects only
+// there, C projects on every block (with BN in post-activation blocks).
+TEST_CASE("blocks: shortcut options A, B and C") {
+  auto keys_of = [](Shortcut sc) {
+    Network net("shortcuts", dsl::Shape{16, 8, 8});
+    BlockSpec spec{BlockKind::basic, false, sc};
+    dsl::classifier(net, dsl::stage(net, net.input(), "layer1", spec, 2, 32, 2), 10);
+    std::set<std::string> keys;
+    for (const Param& p : lower(net).params) keys.insert(p.key);
+    return keys;
+  };
+  auto a = keys_of(Shortcut::a), b = keys_of(Shortcut::b), c = keys_of(Shortcut::c);
+  CHECK(a.count("layer1.0.downsample.0.weight") == 0);
+  CHECK(a.count("layer1.1.downsample.0.weight") == 0);
+  CHECK(b.count("layer1.0.downsample.0.weight") == 1);
+  CHECK(b.count("layer1.0.downsample.1.running_var") == 1);
+  CHECK(b.count("layer1.1.downsample.0.weight") == 0);
+  CHECK(c.count("layer1.0.downsample.0.weight") == 1);
+  CHECK(c.count("layer1.1.downsample.0.weight") == 1);
+  CHECK(c.count("layer1.1.downsample.1.weight") == 1);
+  // Option A's shortcut is a zero-pad fused into the block's last conv: no layer of its own.
+  Network net("option_a", dsl::Shape{16, 8, 8});
+  dsl::classifier(net, dsl::stage(net, net.input(), "layer1", BlockSpec{BlockKind::basic, false, Shortcut::a}, 1, 32, 2),
+                  10);
+  Lowered l = lower(net);
+  for (const Layer& y : l.layers) CHECK(y.kind != LayerKind::pad_channels);
+  CHECK(std::count_if(l.layers.begin(), l.layers.end(),
+                      [](const Layer& y) { return y.residual == Residual::subsample_pad; }) == 1);
+}
