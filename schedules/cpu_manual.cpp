@@ -63,86 +63,48 @@ int channel_block(const Layer& l, int tc) {
   return 1;
 }
 
-// Convolutions without groups: tasks as for the others (a channel tile x some rows), the
-// accumulators over the task's pixels as one flattened run, tiled across row ends.
-void schedule_flat_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
-  Func out = k.stage("output"), acc = k.stage("conv");
-  Var c = out.args()[0], y = out.args()[2], n = out.args()[3];
-  Var p = acc.args()[1];
-  Var co("co"), ci("ci"), yo("yo"), yi("yi"), task("task"), po("po"), pi("pi");
-  int vw = vector_width(t, l.out.c);
-  int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
-  int ty = task_rows(l, (l.out.c + tc - 1) / tc);
-  int tp = tile_width(t, ty * l.out.w, tc / vw);
-  int cib = channel_block(l, tc);
-
-  out.split(c, co, ci, tc, TailStrategy::ShiftInwards)
-      .split(y, yo, yi, ty, TailStrategy::ShiftInwards)
-      .reorder(ci, out.args()[1], yi, yo, co, n)
-      .vectorize(ci, vw)
-      .unroll(ci)
-      .fuse(yo, co, task)
-      .fuse(task, n, task)
-      .parallel(task);
-
-  const RDom& r = k.reduction;
-  RVar rco("rco"), rci("rci");
-  acc.compute_at(out, task).vectorize(c, vw).unroll(c);
-  acc.update()
-      .split(p, po, pi, tp, TailStrategy::RoundUp)
-      .split(r.x, rco, rci, cib)
-      .reorder(c, pi, rci, r.y, r.z, po, rco)
-      .vectorize(c, vw)
-      .unroll(c)
-      .unroll(pi);
-
-  if (Func padded = k.stage("padded"); padded.defined()) {
-    int pv = vector_width(t, l.in.c);
-    padded.compute_at(out, task).vectorize(padded.args()[0], pv, TailStrategy::GuardWithIf);
-  }
+// The zero-extended input a task reads, copied once per task with channels in vectors.
+void compute_padded_at_task(const Layer& l, const KernelPipeline& k, Func out, Var task, const Target& t) {
+  if (Func padded = k.stage("padded"); padded.defined())
+    padded.compute_at(out, task).vectorize(padded.args()[0], vector_width(t, l.in.c), TailStrategy::GuardWithIf);
 }
 
 void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
-  if (flat_pixels(l)) return schedule_flat_conv(l, k, t);
-  Func out = k.stage("output"), acc = k.stage("conv"), padded = k.stage("padded");
+  Func out = k.stage("output"), acc = k.stage("conv");
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
-  Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task");
+  Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task"), po("po"), pi("pi");
+  // Without groups the accumulators run over the task's flattened pixels (tiles cross row
+  // ends); grouped convolutions tile each row.
+  bool flat = flat_pixels(l);
   int vw = vector_width(t, l.out.c);
   int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
-  int tx = tile_width(t, l.out.w, tc / vw);
   int ty = task_rows(l, (l.out.c + tc - 1) / tc);
+  int tile = tile_width(t, flat ? ty * l.out.w : l.out.w, tc / vw);
   int cib = channel_block(l, tc);
 
   // A task: one channel tile x `ty` rows of one image; its accumulators live in `acc`.
-  out.split(c, co, ci, tc, TailStrategy::ShiftInwards)
-      .split(y, yo, yi, ty, TailStrategy::ShiftInwards)
-      .split(x, xo, xi, tx, TailStrategy::ShiftInwards)
-      .reorder(ci, xi, xo, yi, yo, co, n)
-      .vectorize(ci, vw)
-      .unroll(ci)
-      .unroll(xi)
-      .fuse(yo, co, task)
-      .fuse(task, n, task)
-      .parallel(task);
+  out.split(c, co, ci, tc, TailStrategy::ShiftInwards).split(y, yo, yi, ty, TailStrategy::ShiftInwards);
+  if (flat)
+    out.reorder(ci, x, yi, yo, co, n);
+  else
+    out.split(x, xo, xi, tile, TailStrategy::ShiftInwards).reorder(ci, xi, xo, yi, yo, co, n).unroll(xi);
+  out.vectorize(ci, vw).unroll(ci).fuse(yo, co, task).fuse(task, n, task).parallel(task);
 
   // The reduction: for each block of input channels, every register tile of the task; the
   // block's weights stay in L1 while the task's pixels stream past them.
   const RDom& r = k.reduction;
   RVar rco("rco"), rci("rci");
-  Var txo("txo"), txi("txi");
+  Var pixel = acc.args()[1];  // p (flattened) or x
   acc.compute_at(out, task).vectorize(c, vw).unroll(c);
-  acc.update()
-      .split(x, txo, txi, tx, TailStrategy::RoundUp)
-      .split(r.x, rco, rci, cib)
-      .reorder(c, txi, rci, r.y, r.z, txo, y, rco)
-      .vectorize(c, vw)
-      .unroll(c)
-      .unroll(txi);
+  Stage update = acc.update();
+  update.split(pixel, po, pi, tile, TailStrategy::RoundUp).split(r.x, rco, rci, cib);
+  if (flat)
+    update.reorder(c, pi, rci, r.y, r.z, po, rco);
+  else
+    update.reorder(c, pi, rci, r.y, r.z, po, acc.args()[2], rco);
+  update.vectorize(c, vw).unroll(c).unroll(pi);
 
-  if (padded.defined()) {
-    int pv = vector_width(t, l.in.c);
-    padded.compute_at(out, task).vectorize(padded.args()[0], pv, TailStrategy::GuardWithIf);
-  }
+  compute_padded_at_task(l, k, out, task, t);
 }
 
 // Elementwise and pooling kernels: channels in vectors, rows (x images) in parallel.
@@ -153,10 +115,7 @@ void schedule_elementwise(const Layer& l, const KernelPipeline& k, const Target&
   int vw = vector_width(t, l.out.c);
   if (l.out.c >= vw && vw > 1) out.vectorize(c, vw, TailStrategy::ShiftInwards);
   out.fuse(y, n, task).parallel(task);
-  if (Func padded = k.stage("padded"); padded.defined()) {
-    int pv = vector_width(t, l.in.c);
-    padded.compute_at(out, task).vectorize(padded.args()[0], pv, TailStrategy::GuardWithIf);
-  }
+  compute_padded_at_task(l, k, out, task, t);
 }
 
 void schedule_global_avg_pool(const Layer& l, const KernelPipeline& k, const Target& t) {
