@@ -134,7 +134,12 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
 
   // A mismatched weights file fails before any kernel is compiled.
   if (o.embed && o.weights.empty()) throw Error("--embed-weights needs --weights FILE");
-  if (!o.weights.empty()) check_weights_file(l, o.weights, o.allow_extra_weights);
+  // Embedding packs (and so checks) the weights here; otherwise they are only checked.
+  std::string packed_bin;
+  if (o.embed)
+    packed_bin = pack_embedded_weights(l, o, dir.string());
+  else if (!o.weights.empty())
+    check_weights_file(l, o.weights, o.allow_extra_weights);
 
   say(fmt::format("{}: {} layers, {} distinct kernels, activation arena {:.1f} KB per image, "
                   "packed weights {:.1f} MB; target {}, schedule {}",
@@ -172,8 +177,7 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
               "compiling the generated glue");
   objects.push_back((dir / "glue.o").string());
   if (o.embed) {
-    std::string bin = pack_embedded_weights(l, o, dir.string());
-    write_file(dir / "weights.S", blob_assembly(prefix, bin));
+    write_file(dir / "weights.S", blob_assembly(prefix, packed_bin));
     run_command(fmt::format("{} -c {} -o {}", cxx, shell_quote((dir / "weights.S").string()),
                             shell_quote((dir / "weights.o").string())),
                 "assembling the embedded weights");
