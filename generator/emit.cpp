@@ -65,7 +65,7 @@ std::string glue_source(const Lowered& l, const std::string& prefix, bool embedd
     s += fmt::format("\nextern \"C\" const unsigned char {0}_weights_blob[];\n#define RG_EMBEDDED_BLOB {0}_weights_blob\n", prefix);
   else
     s += "\n#define RG_EMBEDDED_BLOB ((const unsigned char*)0)\n";
-  s += "\n#include \"model.inc\"\n#include \"run.inc\"\n";
+  s += "\n#include \"tables.inc\"\n#include \"model.inc\"\n#include \"run.inc\"\n";
   return s;
 }
 

@@ -31,11 +31,15 @@ typedef struct {
   uint64_t begin, end;    /* byte offsets into the data section */
 } rg_tensor;
 
-/* A tensor the network needs. */
+/* A tensor the network needs. Its safetensors key is the string at key_prefix followed by the
+ * one at key_suffix ("layer1.0.conv1" and ".weight"): prefixes are shared with layer names, so
+ * the tables of a thousand-layer network stay small. Keys are shorter than RG_MAX_KEY. */
+#define RG_MAX_KEY 256
+
 typedef struct {
-  const char* key;
-  int ndim;
-  int64_t shape[4];
+  uint32_t key_prefix, key_suffix;  /* offsets into rg_net_desc.strings */
+  int32_t ndim;
+  int32_t shape[4];
 } rg_param_desc;
 
 enum rg_layer_kind {
@@ -43,16 +47,15 @@ enum rg_layer_kind {
   RG_MAX_POOL, RG_AVG_POOL, RG_GLOBAL_AVG_POOL, RG_LINEAR
 };
 
+/* One layer. Its input, output and residual shapes are those of its values. */
 typedef struct {
-  int kind;                      /* rg_layer_kind */
-  const char* name;
-  int kernel_id;
-  int in_c, in_h, in_w, out_c, out_h, out_w;
-  int res_c, res_h, res_w;
-  int ksize, groups;
-  int input, residual, output;   /* value ids; residual -1 when none */
-  int weight, bias, bn_gamma, bn_beta, bn_mean, bn_var;  /* param ids or -1 */
-  int64_t packed_weights, packed_bias, weights_size, bias_size;  /* floats */
+  int32_t kind;                  /* rg_layer_kind */
+  uint32_t name;                 /* offset into rg_net_desc.strings */
+  int32_t kernel_id;
+  int32_t ksize, groups;
+  int32_t input, residual, output;  /* value ids; residual -1 when none */
+  int32_t weight, bias, bn_gamma, bn_beta, bn_mean, bn_var;  /* param ids or -1 */
+  int64_t packed_weights, packed_bias;  /* float offsets into the packed weights */
 } rg_layer_desc;
 
 enum rg_placement { RG_VALUE_INPUT = 0, RG_VALUE_OUTPUT = 1, RG_VALUE_ARENA = 2 };
@@ -65,16 +68,21 @@ typedef struct {
 
 typedef int (*rg_kernel_fn)(void** args);
 
+/* The network. A generated library holds its strings, params, layers and values encoded
+ * (tables.inc decodes them once per process); the generator fills them directly. */
 typedef struct {
   const char* name;
   int in_c, in_h, in_w, classes;
   int num_params, num_layers, num_values, num_kernels;
+  const char* strings;  /* NUL-separated names, addressed by offset */
   const rg_param_desc* params;
   const rg_layer_desc* layers;
   const rg_value_desc* values;
   const rg_kernel_fn* kernels;
-  int64_t arena_floats;   /* per image */
+  int64_t arena_floats;          /* per image */
+  int64_t largest_value_floats;  /* the largest activation tensor, per image */
   int64_t packed_floats;
+  const unsigned char* encoded;  /* the encoded tables (NULL in the generator) */
 } rg_net_desc;
 
 #endif
