@@ -1,10 +1,12 @@
 // resgen list, resgen describe.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "generator/cli/args.hpp"
 #include "generator/cli/commands.hpp"
+#include "generator/lowered.hpp"
 #include "generator/registry.hpp"
 
 namespace resgen::cli {
@@ -49,7 +51,8 @@ int cmd_describe(const std::vector<std::string>& argv) {
   Args args(argv, {"--input", "--classes"}, {});
   if (args.help()) {
     std::cout << "usage: resgen describe NET [--input CxHxW] [--classes K]\n"
-                 "  Prints each layer: name, op, output shape, parameters, multiply-accumulates; then totals.\n";
+                 "  Prints each layer: name, op, output shape, parameters, multiply-accumulates; then totals,\n"
+                 "  the generated library's layers and kernels, and its planned activation memory.\n";
     return 0;
   }
   dsl::Network net = network_from(args, "describe");
@@ -64,6 +67,16 @@ int cmd_describe(const std::vector<std::string>& argv) {
   }
   std::cout << fmt::format("total: {} nodes, {} parameters, {} MACs per image ({:.3f} GMACs)\n",
                            net.nodes().size(), total.params, total.macs, total.macs / 1e9);
+  // What the generated library does with it: fused layers, distinct kernels, the arena plan.
+  Lowered l = lower(net);
+  long long largest = 0;
+  for (const ValueInfo& v : l.values) largest = std::max(largest, v.shape.elements());
+  std::cout << fmt::format("library: {} layers, {} distinct kernels, {} packed weight floats\n", l.layers.size(),
+                           l.kernels.size(), l.packed_floats);
+  std::cout << fmt::format(
+      "activation memory per image: {} bytes planned, {:.2f}x the largest tensor ({} bytes); batch N needs N times "
+      "that\n",
+      l.arena_floats * 4, largest ? double(l.arena_floats) / double(largest) : 0.0, largest * 4);
   return 0;
 }
 
