@@ -46,9 +46,11 @@ void run_command(const std::string& cmd, const std::string& what) {
 void check_compiler(const std::string& cxx, const std::string& target) {
   std::string program = cxx.substr(0, cxx.find(' '));
   if (std::system(("command -v " + shell_quote(program) + " >/dev/null 2>&1").c_str()) == 0) return;
+  std::string package = program == "aarch64-linux-gnu-g++"     ? " (Debian: g++-aarch64-linux-gnu)"
+                        : program == "arm-linux-gnueabihf-g++" ? " (Debian: g++-arm-linux-gnueabihf)"
+                                                               : "";
   throw Error(fmt::format("target {} needs the C++ compiler '{}', which is not installed{} (or set RESGEN_CXX)",
-                          target, program,
-                          program == "aarch64-linux-gnu-g++" ? " (Debian: g++-aarch64-linux-gnu)" : ""));
+                          target, program, package));
 }
 
 std::string glue_source(const Lowered& l, const std::string& prefix, bool embedded) {
@@ -106,9 +108,28 @@ void check_target(const std::string& target) {
 std::string compiler_for(const std::string& target) {
   if (const char* cxx = std::getenv("RESGEN_CXX"); cxx && *cxx) return cxx;
   Halide::Target t(split_targets(target)[0]), host = Halide::get_host_target();
-  if (t.arch == Halide::Target::ARM && t.bits == 64 && host.arch != Halide::Target::ARM)
-    return "aarch64-linux-gnu-g++";
-  return "c++";
+  const bool arm = t.arch == Halide::Target::ARM;
+  if (t.os == Halide::Target::Android) {
+    if (!arm) throw Error(fmt::format("target {}: resgen builds Android libraries for ARM only", target));
+    const char* ndk = std::getenv("ANDROID_NDK_ROOT");
+    if (!ndk || !*ndk) ndk = std::getenv("ANDROID_NDK_HOME");
+    if (!ndk || !*ndk)
+      throw Error(fmt::format("target {} needs the Android NDK's clang++: set ANDROID_NDK_ROOT to the NDK (or "
+                              "RESGEN_CXX to a compiler for the target)",
+                              target));
+    const char* api = std::getenv("RESGEN_ANDROID_API");
+    return fmt::format("{}/toolchains/llvm/prebuilt/linux-x86_64/bin/clang++ --target={}{}", ndk,
+                       t.bits == 64 ? "aarch64-linux-android" : "armv7a-linux-androideabi",
+                       api && *api ? api : "24");
+  }
+  if (t.os != Halide::Target::Linux)
+    throw Error(fmt::format("target {}: resgen builds libraries for Linux and Android (set RESGEN_CXX to a "
+                            "compiler for this OS to try another)",
+                            target));
+  if (t.arch == host.arch && t.bits == host.bits) return "c++";
+  if (arm && t.bits == 64) return "aarch64-linux-gnu-g++";
+  if (arm && t.bits == 32) return "arm-linux-gnueabihf-g++";
+  throw Error(fmt::format("target {}: no cross compiler known for it on this machine (set RESGEN_CXX)", target));
 }
 
 std::string host_target() {

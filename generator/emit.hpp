@@ -32,8 +32,11 @@ std::vector<std::string> split_targets(const std::string& target);
 void check_target(const std::string& target);
 
 // The C++ compiler (and flags) for code of `target`: $RESGEN_CXX if set (e.g. "g++
-// -fsanitize=address,undefined"), else the system's c++, or aarch64-linux-gnu-g++ for 64-bit
-// ARM targets on another host.
+// -fsanitize=address,undefined"); else, for Linux, the system's c++ on the host's own
+// architecture and Debian's cross compilers for ARM (aarch64-linux-gnu-g++,
+// arm-linux-gnueabihf-g++); for Android, the NDK's clang++ found through $ANDROID_NDK_ROOT or
+// $ANDROID_NDK_HOME, for API level $RESGEN_ANDROID_API (default 24). Throws resgen::Error when
+// there is none for `target`.
 std::string compiler_for(const std::string& target);
 
 // This machine's features as a named target, e.g. x86-64-linux-avx512_skylake-...

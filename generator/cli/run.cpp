@@ -59,15 +59,16 @@ std::string quote(const std::string& s) {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1; }
 
-// How to start a program built for `target` here: directly, or under qemu-user for a 64-bit
-// ARM target on another host.
+// How to start a program built for `target` here: directly, or under qemu-user for an ARM
+// Linux target on another host.
 std::string launcher_for(const std::string& target) {
   Halide::Target t(split_targets(target)[0]), host = Halide::get_host_target();
-  if (t.arch == host.arch && t.bits == host.bits) return "";
-  if (t.arch == Halide::Target::ARM && t.bits == 64) {
-    if (std::system("command -v qemu-aarch64 >/dev/null 2>&1") != 0)
-      throw Error("running target " + target + " here needs qemu-aarch64 (Debian: qemu-user)");
-    return "qemu-aarch64 -L /usr/aarch64-linux-gnu ";
+  if (t.os == Halide::Target::Linux && t.arch == host.arch && t.bits == host.bits) return "";
+  if (t.os == Halide::Target::Linux && t.arch == Halide::Target::ARM && (t.bits == 64 || t.bits == 32)) {
+    const char* qemu = t.bits == 64 ? "qemu-aarch64" : "qemu-arm";
+    if (std::system(fmt::format("command -v {} >/dev/null 2>&1", qemu).c_str()) != 0)
+      throw Error(fmt::format("running target {} here needs {} (Debian: qemu-user)", target, qemu));
+    return fmt::format("{} -L /usr/{} ", qemu, t.bits == 64 ? "aarch64-linux-gnu" : "arm-linux-gnueabihf");
   }
   throw Error("resgen run cannot run target " + target + " on this machine; use resgen generate");
 }

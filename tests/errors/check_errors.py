@@ -328,6 +328,13 @@ def main():
         c.error("generate: --target garbage", ["generate", NET, "--out", out, "--target", "garbage-os-cpu"],
                 ["--target", "garbage-os-cpu"])
         c.error("generate: --target empty", ["generate", NET, "--out", out, "--target", ""], ["--target"])
+        if not any(os.environ.get(v) for v in ("ANDROID_NDK_ROOT", "ANDROID_NDK_HOME", "RESGEN_CXX")):
+            c.error("generate: --target arm-64-android without the NDK",
+                    ["generate", NET, "--out", out, "--target", "arm-64-android"], ["arm-64-android", "ANDROID_NDK_ROOT"])
+        c.error("generate: --target for another OS", ["generate", NET, "--out", out, "--target", "x86-64-windows"],
+                ["x86-64-windows", "Linux and Android"])
+        c.error("run: --target arm-64-android (cannot run here)", run(good, x, "--target", "arm-64-android"),
+                ["arm-64-android"], output=y)
         c.error("generate: --schedule bogus", ["generate", NET, "--out", out, "--schedule", "bogus"],
                 ["--schedule", "bogus"])
         c.error("generate: --schedule auto:Nope", ["generate", NET, "--out", out, "--schedule", "auto:Nope"],
