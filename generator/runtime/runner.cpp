@@ -1,6 +1,9 @@
 /* The runner `resgen run` links against a generated library: reads a .npy input, runs the
  * network, writes the .npy logits. Built with -DRG_NET=<net> -DRG_HEADER="<net>.h".
- *   runner WEIGHTS INPUT OUTPUT ALLOW_EXTRA THREADS */
+ *   runner WEIGHTS INPUT OUTPUT ALLOW_EXTRA THREADS
+ * With RESGEN_CPU_PATH=sse41|avx2|avx512, an x86 multi-target library may use no sub-target
+ * above that level (tests force each path this CPU has), and the runner reports on stderr the
+ * highest level the library chose, or "last sub-target" (the one taken without a check). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 
 #include RG_HEADER
+#include "HalideRuntime.h"
 #include "rg_runtime.h"
 #include "npy.inc"
 
@@ -20,7 +24,40 @@ static int fail(const char* what) {
   return 1;
 }
 
+/* Forcing a multi-target library's path: Halide asks halide_can_use_target_features for each
+ * sub-target's features, most preferred first; refusing those above the allowed level makes it
+ * fall through to a lower one. Levels: 0 baseline/SSE4.1, 1 AVX2, 2 AVX-512. */
+static int rg_allowed_level = -1, rg_chosen_level = -1;
+
+static int rg_has(const uint64_t* features, int count, int f) {
+  return f / 64 < count && ((features[f / 64] >> (f % 64)) & 1);
+}
+
+static int rg_level(int count, const uint64_t* features) {
+  if (rg_has(features, count, halide_target_feature_avx512) ||
+      rg_has(features, count, halide_target_feature_avx512_skylake) ||
+      rg_has(features, count, halide_target_feature_avx512_cannonlake) ||
+      rg_has(features, count, halide_target_feature_avx512_sapphirerapids))
+    return 2;
+  return rg_has(features, count, halide_target_feature_avx2) ? 1 : 0;
+}
+
+static int rg_limited_can_use(int count, const uint64_t* features) {
+  int level = rg_level(count, features);
+  if (level > rg_allowed_level || !halide_default_can_use_target_features(count, features)) return 0;
+  if (level > rg_chosen_level) rg_chosen_level = level;
+  return 1;
+}
+
+static const char* const rg_level_names[] = {"sse41", "avx2", "avx512"};
+
 int main(int argc, char** argv) {
+  if (const char* path = getenv("RESGEN_CPU_PATH")) {
+    for (int i = 0; i < 3; ++i)
+      if (strcmp(path, rg_level_names[i]) == 0) rg_allowed_level = i;
+    if (rg_allowed_level < 0) return fail("RESGEN_CPU_PATH must be sse41, avx2 or avx512");
+    halide_set_custom_can_use_target_features(rg_limited_can_use);
+  }
   if (argc != 6) return fail("usage: runner WEIGHTS INPUT OUTPUT ALLOW_EXTRA THREADS");
   char err[1024];
   int64_t shape[8];
@@ -54,6 +91,8 @@ int main(int argc, char** argv) {
         status = 5;
       }
   }
+  if (rg_allowed_level >= 0)
+    fprintf(stderr, "cpu path: %s\n", rg_chosen_level >= 0 ? rg_level_names[rg_chosen_level] : "last sub-target");
   int64_t out_shape[2] = {n, k};
   if (status == 0 && rg_npy_write_f32(argv[3], out_shape, 2, out, err, sizeof err) != RG_OK) status = 2;
   RG(destroy)(model);

@@ -53,10 +53,20 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--schedule", default=None, help="resgen's --schedule (default: its own default)")
     ap.add_argument("--target", default=None, help="resgen's --target (default: this machine)")
+    ap.add_argument("--cpu-path", choices=["sse41", "avx2", "avx512"], default=None,
+                    help="force an x86 multi-target library onto this path (and check that it took it); "
+                         "exits 77 (skipped) when this CPU lacks it")
     args = ap.parse_args()
 
     ref = reference_module()
     torch.set_num_threads(2)
+    env = dict(os.environ)
+    if args.cpu_path:
+        flags = open("/proc/cpuinfo").read().split()
+        if {"avx2": "avx2", "avx512": "avx512f"}.get(args.cpu_path, "sse4_1") not in flags:
+            print(f"skip: this CPU has no {args.cpu_path}")
+            sys.exit(77)
+        env["RESGEN_CPU_PATH"] = args.cpu_path
     cifar = args.net.startswith(("cifar_resnet", "preact_resnet"))
     c, h, w = (int(v) for v in (args.input or ("3x32x32" if cifar else "3x64x64")).split("x"))
     model = ref.build(args.net, seed=args.seed, num_classes=args.classes, in_channels=c)
@@ -73,9 +83,15 @@ def main():
             np.save(xin, x.numpy().astype(np.float32))
             cmd = [args.resgen, "run", args.net, "--weights", weights, "--input", xin, "--output", yout,
                    "--classes", str(classes)] + (["--schedule", args.schedule] if args.schedule else []) + (["--target", args.target] if args.target else [])
-            r = subprocess.run(cmd, capture_output=True, text=True)
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if r.returncode != 0:
                 print(f"FAIL {args.net} batch {n}: resgen run exited {r.returncode}\n{r.stdout}{r.stderr}")
+                ok = False
+                continue
+            # Halide takes the last sub-target without asking; the tests put SSE4.1 last.
+            taken = "last sub-target" if args.cpu_path == "sse41" else args.cpu_path
+            if args.cpu_path and f"cpu path: {taken}" not in r.stderr:
+                print(f"FAIL {args.net} batch {n}: the library did not take the {args.cpu_path} path:\n{r.stderr}")
                 ok = False
                 continue
             y = np.load(yout)
@@ -86,7 +102,7 @@ def main():
             err, tol, bad = compare(y, expected)
             status = "ok" if err <= tol and not bad else "FAIL"
             ok = ok and status == "ok"
-            print(f"{status} {args.net} {c}x{h}x{w} batch {n} ({args.target or 'host'}, {args.schedule or 'default schedule'}): max|y-ref| = {err:.3g} (tolerance {tol:.3g}),"
+            print(f"{status} {args.net} {c}x{h}x{w} batch {n} ({args.target or 'host'}{', ' + args.cpu_path + ' path' if args.cpu_path else ''}, {args.schedule or 'default schedule'}): max|y-ref| = {err:.3g} (tolerance {tol:.3g}),"
                   f" argmax mismatches {bad}")
     sys.exit(0 if ok else 1)
 
