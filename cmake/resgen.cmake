@@ -9,6 +9,15 @@
 #   TARGETS  named Halide targets (default: this machine's features); several make one library
 #            that picks the first the running machine supports (list the baseline last).
 #   WEIGHTS  a safetensors file checked against the network; EMBED packs it into the library.
+#
+# The generator runs on the build machine. Inside resgen's own tree (add_subdirectory) it is the
+# `resgen` target; otherwise, and always when cross-compiling, it is RESGEN_EXECUTABLE, a resgen
+# built for this machine (find_package(resgen) sets it). When cross-compiling, the generated glue
+# is compiled with this project's C++ compiler (CMAKE_CXX_COMPILER), so one resgen serves every
+# target: e.g. a project configured with an aarch64 toolchain and TARGETS arm-64-linux.
+set(RESGEN_EXECUTABLE "" CACHE FILEPATH "resgen built for the build machine (used when cross-compiling)")
+find_package(Threads REQUIRED)
+
 function(resgen_add_network target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "EMBED" "NETWORK;NAME;SCHEDULE;INPUT;CLASSES;WEIGHTS" "TARGETS")
   if(ARG_UNPARSED_ARGUMENTS)
@@ -22,7 +31,20 @@ function(resgen_add_network target)
   endif()
 
   # The generator: resgen itself for zoo names, else the spec linked with resgen's command line.
+  set(_host_resgen "")
+  if(CMAKE_CROSSCOMPILING OR NOT TARGET resgen)
+    if(NOT RESGEN_EXECUTABLE)
+      message(FATAL_ERROR "resgen_add_network(${target}): set RESGEN_EXECUTABLE to a resgen built for this machine "
+                          "(or use find_package(resgen) / add_subdirectory in a native build)")
+    endif()
+    set(_host_resgen "${RESGEN_EXECUTABLE}")
+  endif()
   if(ARG_NETWORK MATCHES "\\.(cpp|cc|cxx)$")
+    if(_host_resgen)
+      message(FATAL_ERROR "resgen_add_network(${target}): a spec source is compiled into a generator, which needs "
+                          "resgen's sources and a native build (add_subdirectory); when cross-compiling, generate "
+                          "the library in a native build of the spec and import it")
+    endif()
     get_filename_component(_spec "${ARG_NETWORK}" ABSOLUTE)
     if(NOT EXISTS "${_spec}")
       message(FATAL_ERROR "resgen_add_network(${target}): spec source ${ARG_NETWORK} does not exist")
@@ -34,6 +56,9 @@ function(resgen_add_network target)
     if(ARG_NAME)
       set(_net "${ARG_NAME}")
     endif()
+  elseif(_host_resgen)
+    set(_generator "")
+    set(_net "${ARG_NETWORK}")
   else()
     set(_generator resgen)
     set(_net "${ARG_NETWORK}")
@@ -51,7 +76,7 @@ function(resgen_add_network target)
       list(APPEND _args "--${_flag}" "${ARG_${opt}}")
     endif()
   endforeach()
-  set(_deps ${_generator})
+  set(_deps ${_generator} ${_host_resgen})
   if(ARG_WEIGHTS)
     get_filename_component(_weights "${ARG_WEIGHTS}" ABSOLUTE)
     list(APPEND _args --weights "${_weights}")
@@ -62,9 +87,17 @@ function(resgen_add_network target)
   endif()
 
   set(_lib "${_out}/lib${_net}.a")
+  if(_host_resgen)
+    set(_command "${_host_resgen}")
+  else()
+    set(_command "$<TARGET_FILE:${_generator}>")
+  endif()
+  if(CMAKE_CROSSCOMPILING)
+    set(_command ${CMAKE_COMMAND} -E env "RESGEN_CXX=${CMAKE_CXX_COMPILER}" ${_command})
+  endif()
   add_custom_command(
     OUTPUT "${_lib}" "${_out}/${_net}.h" "${_out}/${_net}.hpp"
-    COMMAND $<TARGET_FILE:${_generator}> ${_args}
+    COMMAND ${_command} ${_args}
     DEPENDS ${_deps}
     COMMENT "resgen: generating ${_net}"
     VERBATIM)
