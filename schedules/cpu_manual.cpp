@@ -8,8 +8,11 @@
 // zero-extended input rows a task needs are copied once per task, so the inner loop has no
 // bounds checks. Convolutions without groups tile the task's pixels as one flattened run;
 // grouped ones tile each row.
+#include <fmt/format.h>
+
 #include <algorithm>
 
+#include "generator/error.hpp"
 #include "schedules/schedules.hpp"
 
 namespace resgen {
@@ -69,7 +72,7 @@ void compute_padded_at_task(const Layer& l, const KernelPipeline& k, Func out, V
     padded.compute_at(out, task).vectorize(padded.args()[0], vector_width(t, l.in.c), TailStrategy::GuardWithIf);
 }
 
-void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
+void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   Func out = k.stage("output"), acc = k.stage("conv");
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
   Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task"), po("po"), pi("pi");
@@ -77,10 +80,7 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t) {
   // ends); grouped convolutions tile each row.
   bool flat = flat_pixels(l);
   int vw = vector_width(t, l.out.c);
-  int tc = l.out.c % (2 * vw) == 0 ? 2 * vw : vw;
-  int ty = task_rows(l, (l.out.c + tc - 1) / tc);
-  int tile = tile_width(t, flat ? ty * l.out.w : l.out.w, tc / vw);
-  int cib = channel_block(l, tc);
+  int tc = knobs.channel_vectors * vw, ty = knobs.rows, tile = knobs.tile, cib = knobs.channel_block;
 
   // A task: one channel tile x `ty` rows of one image; its accumulators live in `acc`.
   out.split(c, co, ci, tc, TailStrategy::ShiftInwards).split(y, yo, yi, ty, TailStrategy::ShiftInwards);
@@ -141,9 +141,43 @@ void schedule_linear(const Layer& l, const KernelPipeline& k, const Target& t) {
 
 }  // namespace
 
-void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& t) {
+ConvKnobs default_conv_knobs(const Layer& l, const Target& t) {
+  ConvKnobs d;
+  int vw = vector_width(t, l.out.c);
+  d.channel_vectors = l.out.c % (2 * vw) == 0 ? 2 : 1;
+  d.rows = task_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
+  d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
+  d.channel_block = channel_block(l, d.channel_vectors * vw);
+  return d;
+}
+
+ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& knobs) {
+  ConvKnobs d = default_conv_knobs(l, t), r = knobs;
+  // A field left to the heuristic follows the fields given (rows and tile depend on the tile's
+  // channels, the channel block on them too).
+  if (!r.channel_vectors) r.channel_vectors = d.channel_vectors;
+  int vw = vector_width(t, l.out.c);
+  int channel_tiles = (l.out.c + r.channel_vectors * vw - 1) / (r.channel_vectors * vw);
+  if (!r.rows) r.rows = task_rows(l, channel_tiles);
+  if (!r.tile) r.tile = tile_width(t, flat_pixels(l) ? r.rows * l.out.w : l.out.w, r.channel_vectors);
+  if (!r.channel_block) r.channel_block = channel_block(l, r.channel_vectors * vw);
+  int cig = l.in.c / l.groups;
+  auto bad = [&](const std::string& why) {
+    return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{}: {}", l.name, r.channel_vectors, r.tile, r.rows,
+                             r.channel_block, why));
+  };
+  if (r.channel_vectors < 1 || r.channel_vectors > 4) throw bad("channel vectors must be 1..4");
+  if (r.channel_vectors * vw > l.out.c) throw bad(fmt::format("a tile is wider than the {} output channels", l.out.c));
+  if (r.rows < 1 || r.rows > l.out.h) throw bad(fmt::format("rows per task must be 1..{}", l.out.h));
+  if (r.tile < 1 || r.tile > 32) throw bad("pixels per tile must be 1..32");
+  if (r.channel_block < 1 || cig % r.channel_block != 0)
+    throw bad(fmt::format("the channel block must divide the {} input channels", cig));
+  return r;
+}
+
+void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   switch (l.kind) {
-    case LayerKind::conv: schedule_conv(l, k, t); break;
+    case LayerKind::conv: schedule_conv(l, k, t, resolve_conv_knobs(l, t, knobs)); break;
     case LayerKind::global_avg_pool: schedule_global_avg_pool(l, k, t); break;
     case LayerKind::linear: schedule_linear(l, k, t); break;
     default: schedule_elementwise(l, k, t); break;

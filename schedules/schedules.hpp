@@ -11,8 +11,24 @@
 
 namespace resgen {
 
-// manual CPU schedule (schedules/cpu_manual.cpp).
-void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target);
+// The manual CPU schedule's free parameters for one convolution (schedules/cpu_manual.cpp).
+// Zero means "the heuristic's choice"; default_conv_knobs resolves every field.
+struct ConvKnobs {
+  int channel_vectors = 0;  // output channels per register tile, in vectors of the target
+  int tile = 0;             // pixels per register tile (along the flattened pixels, or a row)
+  int rows = 0;             // output rows per parallel task
+  int channel_block = 0;    // input channels per reduction block; divides in_c / groups
+};
+
+// The heuristic knobs for `layer`, every field set.
+ConvKnobs default_conv_knobs(const Layer& layer, const Halide::Target& target);
+
+// Throws resgen::Error unless `knobs` (after filling zeros with defaults) is legal for `layer`.
+ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
+
+// The manual CPU schedule; `knobs` only affect convolutions.
+void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target,
+                         const ConvKnobs& knobs = {});
 
 // One of Halide's autoschedulers ("Adams2019", "Mullapudi2016", "Li2018", "Anderson2021").
 void schedule_auto(const std::string& autoscheduler, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
