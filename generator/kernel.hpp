@@ -37,6 +37,14 @@ KernelPipeline define_kernel(const Layer& layer);
 // p = x + W * y (a matrix product tiled across row ends), instead of (c, x, y, n).
 bool flat_pixels(const Layer& layer);
 
+// A convolution without groups whose output channels are a multiple of kWeightBlock takes its
+// weights blocked: (t, ci, kx, ky, co / kWeightBlock) with co = block * kWeightBlock + t, so a
+// register tile's weights for consecutive input channels are consecutive in memory (no cache-set
+// aliasing between rows of a wide layer, one stream per tile). Others take them dense
+// (co, ci, kx, ky), co innermost. generator/runtime/pack.inc packs by the same rule.
+constexpr int kWeightBlock = 16;
+bool conv_weights_blocked(const Layer& layer);
+
 // Argument counts of a layer's kernel (for the generated runtime's argv).
 bool kernel_has_residual(const Layer& layer);
 bool kernel_has_params(const Layer& layer);

@@ -90,8 +90,15 @@ struct Builder {
     ImageParam res;
     if (l.residual != Residual::none) res = activation("residual", l.res);
     int cig = l.in.c / l.groups, cog = l.out.c / l.groups;
-    ImageParam w = image("weights", 4);  // (co, ci, kx, ky)
-    constrain_dense(w, {l.out.c, cig, l.kernel, l.kernel}, &k.estimates[w.name()]);
+    bool blocked = conv_weights_blocked(l);
+    ImageParam w = image("weights", blocked ? 5 : 4);
+    if (blocked)  // (t, ci, kx, ky, block)
+      constrain_dense(w, {kWeightBlock, cig, l.kernel, l.kernel, l.out.c / kWeightBlock}, &k.estimates[w.name()]);
+    else  // (co, ci, kx, ky)
+      constrain_dense(w, {l.out.c, cig, l.kernel, l.kernel}, &k.estimates[w.name()]);
+    auto weight = [&](Expr co, Expr ci, Expr kx, Expr ky) {
+      return blocked ? w(co % kWeightBlock, ci, kx, ky, co / kWeightBlock) : w(co, ci, kx, ky);
+    };
     ImageParam b = image("bias", 1);
     constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
 
@@ -107,7 +114,7 @@ struct Builder {
       RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
       k.reduction = r;
       acc(c, p, n) = b(c);
-      acc(c, p, n) += w(c, r.x, r.y, r.z) * src(r.x, ox + r.y, oy + r.z, n);
+      acc(c, p, n) += weight(c, r.x, r.y, r.z) * src(r.x, ox + r.y, oy + r.z, n);
       Expr v = acc(c, x + l.out.w * y, n);
       if (l.residual != Residual::none) v += residual(res);
       finish(named("output"), v);
@@ -120,7 +127,7 @@ struct Builder {
     k.reduction = r;
     Expr ci = l.groups == 1 ? Expr(r.x) : (c / cog) * cig + r.x;
     acc(c, x, y, n) = b(c);
-    acc(c, x, y, n) += w(c, r.x, r.y, r.z) *
+    acc(c, x, y, n) += weight(c, r.x, r.y, r.z) *
                        src(ci, x * l.stride + r.y - l.padding, y * l.stride + r.z - l.padding, n);
     Expr v = acc(c, x, y, n);
     if (l.residual != Residual::none) v += residual(res);
@@ -213,6 +220,10 @@ Func KernelPipeline::stage(const std::string& name) const {
 
 bool flat_pixels(const Layer& l) {
   return l.kind == LayerKind::conv && l.groups == 1;
+}
+
+bool conv_weights_blocked(const Layer& l) {
+  return l.kind == LayerKind::conv && l.groups == 1 && l.out.c % kWeightBlock == 0;
 }
 
 bool kernel_has_residual(const Layer& l) {

@@ -58,6 +58,11 @@ typedef struct {
   int64_t packed_weights, packed_bias;  /* float offsets into the packed weights */
 } rg_layer_desc;
 
+/* Convolution weights: blocked (t, ci, kx, ky, co / RG_WEIGHT_BLOCK) for a conv without groups
+ * whose output channels are a multiple of RG_WEIGHT_BLOCK, else dense (co, ci, kx, ky); the
+ * first dimension is innermost. Must match generator/kernel.hpp (kWeightBlock). */
+#define RG_WEIGHT_BLOCK 16
+
 enum rg_placement { RG_VALUE_INPUT = 0, RG_VALUE_OUTPUT = 1, RG_VALUE_ARENA = 2 };
 
 typedef struct {

@@ -5,7 +5,7 @@
 //
 // Reference data is NCHW (PyTorch's layout); conv and linear weights are PyTorch's
 // [co][ci/groups][ky][kx] and [k][c*h*w]. The tests convert them explicitly into the kernels'
-// layouts (NHWC activations = Halide dims (c, x, y, n); conv weights dense (co, ci, kx, ky); linear
+// layouts (NHWC activations = Halide dims (c, x, y, n); conv weights blocked or dense (co, ci, kx, ky); linear
 // weights dense (k, c, x, y)), the same layouts generator/runtime/pack.inc produces, and read
 // the output back from raw NHWC memory. Each tester (XNNPACK style) holds its parameters, and
 // compiles once for all the batch sizes it runs.
@@ -93,15 +93,28 @@ Halide::Buffer<float> nhwc_buffer(std::vector<float>& flat, int n, int c, int h,
   return Halide::Buffer<float>(flat.data(), {c, w, h, n});
 }
 
-// PyTorch conv weight [co][cig][ky][kx] -> dense (co, ci, kx, ky), co innermost (pack.inc's layout).
-std::vector<float> pack_conv_weights(const std::vector<float>& w, int co_n, int cig, int k) {
-  std::vector<float> p(w.size(), kNaN);
+// PyTorch conv weight [co][cig][ky][kx] -> the kernel's layout (generator/kernel.hpp): blocked
+// (t, ci, kx, ky, co / 16) or dense (co, ci, kx, ky), first dimension innermost. Returns the
+// packed values and a Halide buffer over them.
+struct PackedConvWeights {
+  std::vector<float> v;
+  Halide::Buffer<float> buffer;
+};
+
+PackedConvWeights pack_conv_weights(const std::vector<float>& w, int co_n, int cig, int k, bool blocked) {
+  const int B = resgen::kWeightBlock;
+  PackedConvWeights p;
+  p.v.assign(w.size(), kNaN);
   for (int co = 0; co < co_n; ++co)
     for (int ci = 0; ci < cig; ++ci)
       for (int ky = 0; ky < k; ++ky)
-        for (int kx = 0; kx < k; ++kx)
-          p[co + std::size_t(co_n) * (ci + std::size_t(cig) * (kx + std::size_t(k) * ky))] =
-              w[((std::size_t(co) * cig + ci) * k + ky) * k + kx];
+        for (int kx = 0; kx < k; ++kx) {
+          std::size_t at = blocked ? co % B + std::size_t(B) * (ci + std::size_t(cig) * (kx + std::size_t(k) * (ky + std::size_t(k) * (co / B))))
+                                   : co + std::size_t(co_n) * (ci + std::size_t(cig) * (kx + std::size_t(k) * ky));
+          p.v[at] = w[((std::size_t(co) * cig + ci) * k + ky) * k + kx];
+        }
+  p.buffer = blocked ? Halide::Buffer<float>(p.v.data(), {B, cig, k, k, co_n / B})
+                     : Halide::Buffer<float>(p.v.data(), {co_n, cig, k, k});
   return p;
 }
 
@@ -152,8 +165,8 @@ struct Compiled {
   resgen::KernelPipeline kp;
   Halide::Pipeline pipe;
 
-  explicit Compiled(const Layer& l) : layer(l), kp(resgen::define_kernel(l)) {
-    resgen::schedule_cpu_manual(layer, kp, jit_target());
+  explicit Compiled(const Layer& l, const resgen::ConvKnobs& knobs = {}) : layer(l), kp(resgen::define_kernel(l)) {
+    resgen::schedule_cpu_manual(layer, kp, jit_target(), knobs);
     pipe = Halide::Pipeline(kp.output);
     pipe.compile_jit(jit_target());
   }

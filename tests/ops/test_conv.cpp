@@ -1,5 +1,6 @@
 // Convolution kernels against a naive loop nest (see op_tester.hpp), and the kernels' shape
 // checks (a wrong-size buffer is an error, never garbage).
+#include "generator/error.hpp"
 #include "tests/ops/op_tester.hpp"
 
 namespace op_test {
@@ -13,6 +14,7 @@ struct ConvTester {
   int res_c_ = 0, res_h_ = 0, res_w_ = 0, res_stride_ = 1, res_pad_before_ = 0;
   std::vector<int> batches_{1};
   uint32_t seed_ = 1;
+  resgen::ConvKnobs knobs_;
 
   ConvTester& input(int c, int h, int w) { in_c_ = c, h_ = h, w_ = w; return *this; }
   ConvTester& output_channels(int c) { out_c_ = c; return *this; }
@@ -23,6 +25,7 @@ struct ConvTester {
   ConvTester& relu(bool r = true) { relu_ = r; return *this; }
   ConvTester& batches(std::vector<int> b) { batches_ = std::move(b); return *this; }
   ConvTester& seed(uint32_t s) { seed_ = s; return *this; }
+  ConvTester& knobs(resgen::ConvKnobs k) { knobs_ = k; return *this; }
   ConvTester& residual_same() { residual_ = Residual::same; return *this; }
   // Option A shortcut fused into the epilogue: + r(c - pad_before, x*stride, y*stride), zero
   // outside r's channels (PyTorch: F.pad(r[:, :, ::s, ::s], (0, 0, 0, 0, before, after))).
@@ -78,7 +81,7 @@ struct ConvTester {
       REQUIRE(res_pad_before_ + res_c_ <= out_c_);
     }
     const int K = kernel_, S = stride_, P = padding_, OH = out_h(), OW = out_w();
-    Compiled k(layer());
+    Compiled k(layer(), knobs_);
     CHECK(k.arg_names() == expected_args(residual_ != Residual::none, true));
 
     for (int batch : batches_) {
@@ -121,11 +124,11 @@ struct ConvTester {
         }
 
       std::vector<float> in_flat = nhwc_of(in), res_flat = nhwc_of(res);
-      std::vector<float> w_packed = pack_conv_weights(w, out_c_, cig(), K);
+      op_test::PackedConvWeights w_packed = pack_conv_weights(w, out_c_, cig(), K, resgen::conv_weights_blocked(k.layer));
       std::vector<float> out(std::size_t(batch) * out_c_ * OH * OW, kNaN);
       std::map<std::string, Halide::Buffer<float>> args{
           {"input", nhwc_buffer(in_flat, batch, in_c_, h_, w_)},
-          {"weights", Halide::Buffer<float>(w_packed.data(), {out_c_, cig(), K, K})},
+          {"weights", w_packed.buffer},
           {"bias", Halide::Buffer<float>(b.data(), {out_c_})}};
       if (residual_ != Residual::none) args["residual"] = nhwc_buffer(res_flat, batch, res.c, res.h, res.w);
       k.realize(args, Halide::Buffer<float>(out.data(), {out_c_, OW, OH, batch}));
@@ -185,6 +188,21 @@ TEST_CASE("conv: groups") {
   // ResNeXt-like: 4 channels in and out per group.
   ConvTester().input(32, 7, 5).output_channels(32).kernel(3).padding(1).groups(8).relu().batches({1, 3}).test();
   ConvTester().input(16, 9, 9).output_channels(16).kernel(3).stride(2).padding(1).groups(4).test();
+}
+
+TEST_CASE("conv: blocked weights (output channels a multiple of 16) under other schedule knobs") {
+  using resgen::ConvKnobs;
+  // Tiles of one vector (half a block with AVX2), of four (two blocks), odd pixel tiles, one row
+  // per task, small channel blocks; 1x1, 3x3 and the strided 7x7 stem.
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(ConvKnobs{1, 3, 1, 8}).test();
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(ConvKnobs{4, 2, 2, 6}).test();
+  ConvTester().input(32, 5, 6).output_channels(32).kernel(1).residual_same().knobs(ConvKnobs{2, 7, 5, 4}).batches({1, 3}).test();
+  ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3).knobs(ConvKnobs{1, 5, 3, 1}).test();
+  // Illegal knobs are an error naming the layer, not a wrong kernel.
+  Layer l = ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{0, 0, 0, 7}),
+                       doctest::Contains("channel block must divide"), resgen::Error);
+  CHECK_THROWS_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{9, 0, 0, 0}), resgen::Error);
 }
 
 TEST_CASE("conv: relu off keeps negative outputs; bias alone") {
