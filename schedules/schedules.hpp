@@ -14,6 +14,9 @@ namespace resgen {
 // manual CPU schedule (schedules/cpu_manual.cpp).
 void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target);
 
+// manual GPU schedule (schedules/gpu_manual.cpp), for targets with CUDA, OpenCL or Vulkan.
+void schedule_gpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target);
+
 // One of Halide's autoschedulers ("Adams2019", "Mullapudi2016", "Li2018", "Anderson2021").
 void schedule_auto(const std::string& autoscheduler, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
                    const Halide::Target& target);
