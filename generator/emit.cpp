@@ -118,7 +118,12 @@ void check_target(const std::string& target) {
   }
   for (Halide::Target::Feature f : {Halide::Target::Metal, Halide::Target::D3D12Compute, Halide::Target::WebGPU})
     if (first.has_feature(f))
-      throw Error(fmt::format("--target {}: resgen generates GPU code for cuda, opencl and vulkan only", target));
+      throw Error(fmt::format("--target {}: resgen generates GPU code for cuda and opencl only", target));
+  // Vulkan libraries build and run on Mesa's lavapipe but their logits differ from PyTorch's
+  // (max error about 1 on cifar_resnet20): refused until that is found.
+  if (first.has_feature(Halide::Target::Vulkan))
+    throw Error(fmt::format("--target {}: Vulkan libraries are not correct yet (they disagree with PyTorch on "
+                            "Mesa's lavapipe); use a cuda or opencl target", target));
 }
 
 std::string compiler_for(const std::string& target) {
