@@ -43,7 +43,8 @@ std::string compiler_for(const std::string& target);
 std::string host_target();
 
 // Parts of generate_library, each in its own file.
-std::string c_header(const Lowered& l, const std::string& prefix);
+// gpu: "" for CPU libraries, else RG_GPU_CUDA, RG_GPU_OPENCL or RG_GPU_VULKAN (adds NET_run_device).
+std::string c_header(const Lowered& l, const std::string& prefix, const std::string& gpu = "");
 std::string cpp_header(const Lowered& l, const std::string& prefix);
 void compile_kernels(const Lowered& l, const GenerateOptions& o, const std::string& dir);
 std::string pack_embedded_weights(const Lowered& l, const GenerateOptions& o, const std::string& dir);

@@ -67,7 +67,7 @@ int @NET@_output_shape(int* classes);
 /* Activation memory a run of `batch` images allocates (batch 1: per image). */
 int @NET@_activation_bytes(int64_t batch, size_t* bytes);
 
-/* The calling thread's last error message ("" if none). */
+@GPU@/* The calling thread's last error message ("" if none). */
 const char* @NET@_last_error(void);
 const char* @NET@_status_string(int status);
 
@@ -181,7 +181,55 @@ std::string fill(std::string text, const Lowered& l, const std::string& prefix) 
 
 }  // namespace
 
-std::string c_header(const Lowered& l, const std::string& prefix) { return fill(kCHeader, l, prefix); }
+// The device section of a GPU library's C header.
+std::string gpu_section(const std::string& gpu) {
+  if (gpu.empty()) return "";
+  std::string api, handle, context;
+  if (gpu == "RG_GPU_CUDA") {
+    api = "CUDA";
+    handle = "CUdeviceptr";
+    context =
+        " * Context and stream: Halide's CUDA runtime (inside this library). By default it creates\n"
+        " * one CUDA context on device 0 ($HL_GPU_DEVICE picks another) and uses its default stream,\n"
+        " * shared by every resgen library in the process. To use your own context and stream (for\n"
+        " * example the primary context PyTorch or the CUDA runtime API use), define in your program\n"
+        " * the Halide runtime hooks halide_cuda_acquire_context, halide_cuda_release_context and\n"
+        " * halide_cuda_get_stream (see Halide's HalideRuntimeCuda.h); they replace the library's\n"
+        " * weak defaults. Device pointers given to @NET@_run_device must be valid in that context.\n";
+  } else if (gpu == "RG_GPU_OPENCL") {
+    api = "OpenCL";
+    handle = "cl_mem";
+    context =
+        " * Context and queue: Halide's OpenCL runtime (inside this library) creates one context and\n"
+        " * in-order command queue on the first device it finds ($HL_OCL_PLATFORM_NAME and\n"
+        " * $HL_OCL_DEVICE_TYPE choose), shared by every resgen library in the process. To use your\n"
+        " * own, define in your program the Halide runtime hooks halide_acquire_cl_context and\n"
+        " * halide_release_cl_context (see Halide's HalideRuntimeOpenCL.h). cl_mem objects given to\n"
+        " * @NET@_run_device must belong to that context.\n";
+  } else {
+    api = "Vulkan";
+    handle = "VkBuffer";
+    context =
+        " * Instance, device and queue: Halide's Vulkan runtime (inside this library) creates them;\n"
+        " * define halide_vulkan_acquire_context and halide_vulkan_release_context to supply yours.\n";
+  }
+  return "/* GPU (" + api + "): the model keeps the packed weights on the device from creation on (the\n"
+         " * host copy is freed) and a device activation arena reused by every run; only the input and\n"
+         " * the logits cross to the host in @NET@_run.\n" + context +
+         " *\n"
+         " * @NET@_run_device: the same inference on buffers already on the device: device_input\n"
+         " * and device_output are " + handle + " handles (as uint64_t) holding batch*C*H*W and batch*K\n"
+         " * floats, read and written in place. Returns when the logits are written. */\n"
+         "#define @UNET@_GPU_API \"" + api + "\"\n"
+         "int @NET@_run_device(@NET@_model* model, int64_t batch, uint64_t device_input, size_t input_floats,\n"
+         "                     uint64_t device_output, size_t output_floats);\n\n";
+}
+
+std::string c_header(const Lowered& l, const std::string& prefix, const std::string& gpu) {
+  std::string text = kCHeader;
+  text.replace(text.find("@GPU@"), 5, gpu_section(gpu));
+  return fill(text, l, prefix);
+}
 std::string cpp_header(const Lowered& l, const std::string& prefix) { return fill(kCppHeader, l, prefix); }
 
 }  // namespace resgen

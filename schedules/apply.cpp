@@ -11,9 +11,10 @@ constexpr std::array<const char*, 4> kAutoschedulers{"Adams2019", "Mullapudi2016
 }
 
 void validate_schedule(const std::string& s, const Halide::Target& target) {
-  if (target.has_gpu_feature())
-    throw Error("target " + target.to_string() + ": GPU schedules are not available yet; use a CPU target");
   if (s == "manual") return;
+  if (target.has_gpu_feature() && s.rfind("auto:", 0) == 0 && s != "auto:Anderson2021")
+    throw Error("--schedule " + s + ": makes CPU schedules only; GPU target " + target.to_string() +
+                " takes manual or auto:Anderson2021");
   if (s.rfind("auto:", 0) == 0) {
     std::string name = s.substr(5);
     for (const char* a : kAutoschedulers)
@@ -30,6 +31,8 @@ void apply_schedule(const std::string& s, const Layer& layer, const KernelPipeli
                     Halide::Pipeline& pipeline, const Halide::Target& target) {
   if (s.rfind("auto:", 0) == 0)
     schedule_auto(s.substr(5), kernel, pipeline, target);
+  else if (target.has_gpu_feature())
+    schedule_gpu_manual(layer, kernel, target);
   else
     schedule_cpu_manual(layer, kernel, target);
 }

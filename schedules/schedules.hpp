@@ -30,6 +30,9 @@ ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, c
 void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target,
                          const ConvKnobs& knobs = {});
 
+// manual GPU schedule (schedules/gpu_manual.cpp), for targets with CUDA, OpenCL or Vulkan.
+void schedule_gpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target);
+
 // One of Halide's autoschedulers ("Adams2019", "Mullapudi2016", "Li2018", "Anderson2021").
 void schedule_auto(const std::string& autoscheduler, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
                    const Halide::Target& target);

@@ -4,7 +4,8 @@
 #   2. every zoo network generates at its default input, with the time each takes;
 #   3. more networks against PyTorch through resgen run (every torchvision and CIFAR-style
 #      family member that fits in minutes), batch sizes 1 and 3;
-#   4. the demo.
+#   4. every zoo network on OpenCL (PoCL) against PyTorch, and generated for CUDA;
+#   5. the demo.
 # Prints one line per check and a summary; exit status 0 only if all passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,17 @@ done
 /usr/bin/python3 tests/network/check_network.py build/resgen resnet50 --input 3x224x224 --batch 1 \
   > "$log/net_resnet50_224.log" 2>&1
 report $? "PyTorch match: resnet50 at 3x224x224"
+
+# GPU libraries: every zoo network on OpenCL (PoCL on this CPU) against PyTorch, and generated
+# for CUDA (compile only: PTX per kernel, linking, the no-driver error).
+for net in $(build/resgen list | awk '{print $1}'); do
+  /usr/bin/python3 tests/network/check_network.py build/resgen "$net" --batch 2 \
+    --target x86-64-linux-avx2-fma-f16c-opencl > "$log/opencl_$net.log" 2>&1
+  report $? "OpenCL (PoCL) PyTorch match: $net"
+  /usr/bin/python3 tests/gpu/check_cuda.py build/resgen c++ "$log/cuda" "$net" > "$log/cuda_$net.log" 2>&1
+  report $? "CUDA generation and PTX: $net"
+  rm -rf "$log/cuda/$net"
+done
 
 tools/demo.sh > "$log/demo.log" 2>&1
 report $? "demo: $(grep -E "^accuracy|^images" "$log/demo.log" | tr "\n" " ")"

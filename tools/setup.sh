@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine (as root, or with sudo) for resgen and builds it:
 #   - Debian packages: compiler, fmt, doctest, PyTorch (tests' reference), Fashion-MNIST (demo),
-#     the ARM cross compilers and qemu-user (64- and 32-bit ARM libraries, tested under emulation)
+#     the ARM cross compilers and qemu-user (64- and 32-bit ARM libraries, tested under emulation),
+#     PoCL (OpenCL on the CPU: GPU libraries are tested through it)
 #   - the project venv .venv with Halide 21 (PyPI wheel, C++ SDK inside), CMake and Ninja
 #   - build/: resgen and its tests (Release)
 # Safe to run again: it only installs what is missing.
@@ -9,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ binutils libfmt-dev doctest-dev python3-venv python3-numpy python3-torch
-          python3-torchvision dataset-fashion-mnist g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+          python3-torchvision dataset-fashion-mnist g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
+          pocl-opencl-icd ocl-icd-opencl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,7 +12,7 @@ void assign_packing(Lowered& out) {
   int64_t at = 0;
   auto take = [&](int64_t n) {
     int64_t here = at;
-    at += (n + 15) / 16 * 16;  // 64-byte aligned starts
+    at += (n + 127) / 128 * 128;  // 512-byte aligned starts (OpenCL sub-buffer offsets need up to that)
     return here;
   };
   for (Layer& l : out.layers) {

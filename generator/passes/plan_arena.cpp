@@ -25,7 +25,8 @@ void plan_arena(Lowered& out) {
     if (info.last < info.first) info.last = info.first;  // never read: still written
     if (info.placement == Placement::arena) order.push_back(static_cast<int>(v));
   }
-  auto floats = [&](int v) -> int64_t { return (values[v].shape.elements() + 15) / 16 * 16; };
+  // 512-byte aligned offsets: OpenCL devices need up to that for a sub-buffer (a GPU view).
+  auto floats = [&](int v) -> int64_t { return (values[v].shape.elements() + 127) / 128 * 128; };
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return floats(a) > floats(b); });
 
   std::vector<int> placed;

@@ -335,6 +335,16 @@ def main():
                 ["x86-64-windows", "Linux and Android"])
         c.error("run: --target arm-64-android (cannot run here)", run(good, x, "--target", "arm-64-android"),
                 ["arm-64-android"], output=y)
+        c.error("generate: CPU autoscheduler on a GPU target",
+                ["generate", NET, "--out", out, "--target", "x86-64-linux-opencl", "--schedule", "auto:Adams2019"],
+                ["auto:Adams2019", "x86-64-linux-opencl", "auto:Anderson2021"])
+        c.error("generate: GPU and CPU targets in one library",
+                ["generate", NET, "--out", out, "--target", "x86-64-linux-opencl,x86-64-linux"],
+                ["x86-64-linux-opencl,x86-64-linux", "same GPU API"])
+        c.error("generate: Vulkan target", ["generate", NET, "--out", out, "--target", "x86-64-linux-vulkan"],
+                ["x86-64-linux-vulkan", "Vulkan"])
+        c.error("generate: Metal target", ["generate", NET, "--out", out, "--target", "x86-64-linux-metal"],
+                ["x86-64-linux-metal", "cuda and opencl"])
         c.error("generate: --schedule bogus", ["generate", NET, "--out", out, "--schedule", "bogus"],
                 ["--schedule", "bogus"])
         c.error("generate: --schedule auto:Nope", ["generate", NET, "--out", out, "--schedule", "auto:Nope"],
