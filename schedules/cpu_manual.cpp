@@ -29,11 +29,12 @@ int vector_width(const Target& t, int extent) {
 
 // Pixels per register tile, for a run of `pixels` (a row, or a 1x1 convolution's task). The
 // tile's accumulators (vectors x pixels) must leave a few of the target's vector registers (16
-// with AVX2, 32 with AVX-512) for weights and broadcasts, and there should be at least 8 of
-// them to cover the FMA latency. A run that fits is one tile; otherwise the width that wastes
+// with AVX2 and 32-bit NEON, 32 with AVX-512 and 64-bit NEON) for weights and broadcasts, and
+// there should be at least 8 of them to cover the FMA latency. A run that fits is one tile; otherwise the width that wastes
 // the fewest recomputed pixels at the run's end wins, ties going wider.
 int tile_width(const Target& t, int pixels, int vectors) {
-  int regs = t.has_feature(Target::AVX512) ? 32 : 16;
+  bool many = t.has_feature(Target::AVX512) || (t.arch == Target::ARM && t.bits == 64);
+  int regs = many ? 32 : 16;
   int cap = std::max(1, std::min(12, (regs - 4) / vectors));
   int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
   if (pixels <= cap) return pixels;
