@@ -5,7 +5,8 @@
 #   3. more networks against PyTorch through resgen run (every torchvision and CIFAR-style
 #      family member that fits in minutes), batch sizes 1 and 3;
 #   4. every zoo network on OpenCL (PoCL) against PyTorch, and generated for CUDA;
-#   5. the demo.
+#   5. other deployment targets (ARM, x86 multi-target) and the README's depth table;
+#   6. the demo.
 # Prints one line per check and a summary; exit status 0 only if all passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,19 @@ for net in $(build/resgen list | awk '{print $1}'); do
   report $? "CUDA generation and PTX: $net"
   rm -rf "$log/cuda/$net"
 done
+
+# Deployment targets: a few networks generated for each (ARM ones also run under qemu in the suite).
+for target in arm-64-linux arm-32-linux x86-64-linux-avx512_skylake,x86-64-linux-avx2-fma-f16c-sse41,x86-64-linux-sse41; do
+  for net in resnet50 preact_resnet1001; do
+    build/resgen generate "$net" --target "$target" --out "$log/targets" > "$log/target_$net.log" 2>&1
+    report $? "generate $net for $target"
+    rm -rf "$log/targets"
+  done
+done
+
+# The depth table of the README (generation time and memory, library size, activations, latency).
+/usr/bin/python3 benchmarks/depth_scaling.py > "$log/depth_scaling.md" 2> "$log/depth_scaling.log"
+report $? "depth scaling table: $log/depth_scaling.md"
 
 tools/demo.sh > "$log/demo.log" 2>&1
 report $? "demo: $(grep -E "^accuracy|^images" "$log/demo.log" | tr "\n" " ")"
