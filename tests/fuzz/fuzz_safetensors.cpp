@@ -105,6 +105,10 @@ void check_tensors(const rg_safetensors* st) {
     if (numel < 0) fail("accepted a shape with too many elements", t->key);
     int isz = rg_st_itemsize(t->dtype);
     if (isz && t->end - t->begin != (uint64_t)numel * (uint64_t)isz) fail("size does not match the shape", t->key);
+    for (int k = 0; k < i && t->begin < t->end; k++) {
+      const rg_tensor* o = &st->tensors[k];
+      if (o->begin < o->end && o->begin < t->end && t->begin < o->end) fail("accepted overlapping tensors", t->key);
+    }
     if (numel > (1 << 20)) continue;
     float* out = static_cast<float*>(malloc(static_cast<size_t>(numel ? numel : 1) * sizeof(float)));
     if (!out) continue;
