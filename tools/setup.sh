@@ -4,12 +4,15 @@
 #     the ARM cross compilers and qemu-user (64- and 32-bit ARM libraries, tested under emulation)
 #   - the project venv .venv with Halide 21 (PyPI wheel, C++ SDK inside), CMake and Ninja
 #   - build/: resgen and its tests (Release)
+# With --reliability, also what tools/ci_reliability.sh needs (clang 14, its runtimes, Valgrind).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ binutils libfmt-dev doctest-dev python3-venv python3-numpy python3-torch
           python3-torchvision dataset-fashion-mnist g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+# tools/ci_reliability.sh: clang's libFuzzer and sanitizer runtimes, Valgrind
+[ "${1:-}" != --reliability ] || packages+=(clang-14 libclang-rt-14-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
