@@ -3,7 +3,8 @@
 #   fuzz    libFuzzer (clang 14, ASan + UBSan) on the weights reader and the .npy reader, seeded
 #           with tests/fuzz/corpus, both at once for $FUZZ_SECONDS (default 60) each
 #   asan    a second build (build-asan/, GCC with ASan + UBSan) running the unit, parser replay,
-#           DSL, ops (Halide JIT) and CLI error tests, and one network through `resgen run`
+#           DSL, ops (Halide JIT) and CLI error tests, and cifar_resnet20 through `resgen run`
+#           (glue sanitized; then kernels and Halide runtime too, with Halide's asan feature)
 #   tsan    cifar_resnet20 generated with Halide's tsan feature, glue and stress program under
 #           ThreadSanitizer: 8 threads x 10,000 calls on one shared model, then a model each,
 #           every output bitwise equal to the single-threaded baseline, itself checked vs PyTorch
@@ -28,6 +29,7 @@ PY=/usr/bin/python3
 mkdir -p "$WORK"
 export RESGEN_CACHE="$WORK/cache"
 
+host_target() { .venv/bin/python -c "import halide; print(halide.get_host_target())"; }
 stamp() { echo "== $(date +%T) $*"; }
 elapsed() { echo "== $1 took $(($(date +%s) - $2)) s"; }
 
@@ -37,7 +39,7 @@ fuzz() {
   stamp "fuzz: building the libFuzzer targets"
   for t in safetensors npy; do
     clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -Wall -Wextra -I. "tests/fuzz/fuzz_$t.cpp" -o "$WORK/fuzz_$t"
+      -Wall -Wextra -Wno-unused-function -I. "tests/fuzz/fuzz_$t.cpp" -o "$WORK/fuzz_$t"
     rm -rf "$WORK/corpus_$t" "$WORK/crashes_$t" && mkdir -p "$WORK/corpus_$t" "$WORK/crashes_$t"
     cp tests/fuzz/corpus/$t/* "$WORK/corpus_$t/"
   done
@@ -69,12 +71,15 @@ asan() {
   local flags="-g1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
   [ -f build-asan/build.ninja ] || .venv/bin/cmake -S . -B build-asan -G Ninja -DCMAKE_MAKE_PROGRAM="$ROOT/.venv/bin/ninja" \
     -DCMAKE_BUILD_TYPE=Release -DRESGEN_BUILD_EXAMPLES=OFF "-DCMAKE_CXX_FLAGS=$flags" "-DCMAKE_C_FLAGS=$flags" >/dev/null
-  .venv/bin/cmake --build build-asan
+  .venv/bin/cmake --build build-asan >"$WORK/build-asan.log" 2>&1 || { tail -50 "$WORK/build-asan.log"; return 1; }
   stamp "asan: unit, fuzz replay, DSL, ops, CLI errors, cifar_resnet20 through resgen run"
   # Halide's libHalide is not instrumented; its JIT and LLVM keep caches alive at exit.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS="suppressions=$ROOT/tests/reliability/lsan.supp" \
     UBSAN_OPTIONS=print_stacktrace=1 .venv/bin/ctest --test-dir build-asan --output-on-failure -j "$(nproc)" \
     -R '^(unit\..*|fuzz\..*|ops|errors\.cli|network\.cifar_resnet20_sanitized)$'
+  stamp "asan: cifar_resnet20 with Halide's asan feature too (kernels and Halide runtime), vs PyTorch"
+  RESGEN_CXX="g++ -g -fsanitize=address,undefined -fno-sanitize-recover=all" ASAN_OPTIONS=detect_leaks=1 \
+    $PY tests/network/check_network.py build-asan/resgen $NET --target "$(host_target)-asan" --batch 1 3
   elapsed asan "$t0"
 }
 
@@ -90,7 +95,7 @@ stress_lib() {  # $1: folder, $2: target, $3: compiler and flags for the glue an
 tsan() {
   local t0 host
   t0=$(date +%s)
-  host=$(.venv/bin/python -c "import halide; print(halide.get_host_target())")
+  host=$(host_target)
   stamp "tsan: $NET for $host-tsan, glue and stress program with -fsanitize=thread"
   stress_lib "$WORK/tsan" "$host-tsan" "g++ -g -fsanitize=thread"
   stamp "tsan: $THREADS threads x $CALLS calls"
