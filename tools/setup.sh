@@ -5,6 +5,7 @@
 #     PoCL (OpenCL on the CPU: GPU libraries are tested through it)
 #   - the project venv .venv with Halide 21 (PyPI wheel, C++ SDK inside), CMake and Ninja
 #   - build/: resgen and its tests (Release)
+# With --reliability, also what tools/ci_reliability.sh needs (clang 14, its runtimes, Valgrind).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ cd "$(dirname "$0")/.."
 packages=(g++ binutils libfmt-dev doctest-dev python3-venv python3-numpy python3-torch
           python3-torchvision dataset-fashion-mnist g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
           pocl-opencl-icd ocl-icd-opencl-dev)
+# tools/ci_reliability.sh: clang's libFuzzer and sanitizer runtimes, Valgrind
+[ "${1:-}" != --reliability ] || packages+=(clang-14 libclang-rt-14-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -222,6 +222,22 @@ TEST_CASE("npy: broken files") {
   CHECK(r.rc == RG_ERR_ARGUMENT);
   CHECK(r.err == "input '" + p + "': file is truncated: 4096 bytes of data expected, 100 present");
 
+  // A shape of 2^62 bytes over 16 bytes of data: "truncated", with no 2^62-byte allocation
+  // (the buffer grows only as data arrives; ASan would report the allocation).
+  write_bytes(p, npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1048576), }",
+                          std::string(16, '\0')));
+  r = read(p);
+  CHECK(r.rc == RG_ERR_ARGUMENT);
+  CHECK(r.err == "input '" + p + "': file is truncated: 4611686018427387904 bytes of data expected, 16 present");
+  // More than the first 1 MiB step, less than announced: the growth path.
+  write_bytes(p, npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000,), }", std::string(3000000, '\1')));
+  r = read(p);
+  CHECK(r.err == "input '" + p + "': file is truncated: 4000000 bytes of data expected, 3000000 present");
+  write_bytes(p, npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000,), }", std::string(4000000, '\1')));
+  r = read(p);
+  CHECK(r.rc == RG_OK);
+  CHECK(r.data.size() == 1000000);
+
   write_bytes(p, npy_file(dict, std::string(4096 + 3, '\0')));
   r = read(p);
   CHECK(r.rc == RG_ERR_ARGUMENT);

@@ -303,6 +303,15 @@ TEST_CASE("safetensors: bad tensor entries") {
       {one("\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]", std::string(4097, 'k')),
        "the key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' at header byte 1 is longer than 4096 bytes"},
       {one("\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]", "a\\u0000b"), "the key 'a' at header byte 1 contains a NUL"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+       "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+       "safetensors: tensors 'a' and 'b' overlap: data_offsets [0, 8] and [4, 12]"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],"
+       "\"data_offsets\":[8,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+       "tensors 'a' and 'b' overlap"},  // contained, with an empty tensor in between (which overlaps nothing)
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+       "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+       "tensors 'a' and 'b' overlap: data_offsets [0, 4] and [0, 4]"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.header);
