@@ -274,7 +274,8 @@ void write_svg(const fs::path& path, const std::string& title, const std::vector
       peak);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const PipelineTime& r = rows[i];
-    double share = r.seconds / total, gflops = r.flops / r.seconds / 1e9, pct = 100.0 * gflops / peak;
+    double share = r.seconds / total, gflops = (r.seconds > 0 ? r.flops / r.seconds / 1e9 : 0.0),
+           pct = 100.0 * gflops / peak;
     int y = top + row_h * static_cast<int>(i);
     double w = std::max(1.0, bar_w * share / worst);
     // Red for a low fraction of peak, green for a high one.
@@ -307,6 +308,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::cout << kUsage;
     return 0;
   }
+  signal(SIGPIPE, SIG_IGN);  // a runner that dies shows as an error on its pipe, with its log
   dsl::Network net = network_from(args, "bench");
   Lowered lowered = lower(net);
   const int batch = args.get("--batch") ? parse_int(*args.get("--batch"), "--batch", 1, 1 << 16) : 1;
@@ -575,7 +577,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::cout << fmt::format("{:>6} {:>8} {:>9} {:>7} {:>6}  {}\n", "share", "ms", "GFLOP/s", "% peak",
                              "layers", "pipeline");
     for (const PipelineTime& p : rows) {
-      double gflops = p.flops / p.seconds / 1e9;
+      double gflops = p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0.0;
       std::cout << fmt::format("{:>5.1f}% {:>8.3f} {:>9.1f} {:>6.1f}% {:>6}  {}  ({}{})\n",
                                100 * p.seconds / total, 1e3 * p.seconds, gflops, 100 * gflops / peak,
                                p.layers.size(), p.signature, p.layers[0], p.layers.size() > 1 ? ", ..." : "");
