@@ -50,11 +50,11 @@ constexpr const char* kUsage =
   (ort) and PyTorch eager and TorchScript-frozen (torch, or torch-eager / torch-jit alone) on
   the same network, weights (seeded, tests/reference/resnet_reference.py), input, batch and
   thread count. Checks first that every runner matches PyTorch within DESIGN.md's tolerance.
-  Then R rounds (default 7), each running I iterations (default: about 0.25 s' worth, at least 2) of every
-  runner in turn, after W warm-up runs (default 5). Prints per runner: median and min latency,
-  images/s, GFLOP/s and % of this machine's fp32 peak (an FMA kernel, the best of samples
-  taken before, between and after the rounds),
-  peak resident memory, and `ratio resgen/PEER: X.XXx` (resgen's median over the peer's).
+  Then R rounds (default 7), each running I iterations of every runner in turn (default: about
+  0.25 s' worth, at least 2), after W warm-up runs (default 5). Prints per runner: median and
+  min latency, images/s, GFLOP/s and % of this machine's fp32 peak (an FMA kernel, the best of
+  samples taken before and after each round), peak resident memory, and
+  `ratio resgen/PEER: X.XXx` (resgen's median over the peer's).
   FLOPs: 2 per multiply-accumulate of convolutions and linear layers, plus one per element of
   the other pipelines (pooling: one per window element).
   --per-layer: each pipeline's share of the time, ms, GFLOP/s and % of peak, worst first,

@@ -8,7 +8,9 @@ with a warning, where its venv is missing) and checks the report: every runner a
 PyTorch, a table row per runner with consistent figures (images/s = batch / median, min <=
 median, % of peak = GFLOP/s / peak), a `ratio resgen/PEER` line per peer equal to the medians'
 ratio, the memory line, the per-pipeline table (shares summing to 100 %, worst first) and the
-SVG chart (well-formed, one bar per pipeline). Then the user's errors: an unknown peer, a bad
+SVG chart (well-formed, one bar per pipeline). Then resnet18 alone, whose peak RSS must stay
+within its packed weights + activations + 30 MiB (loading must not hold the file and the packed
+weights at once). Then the user's errors: an unknown peer, a bad
 batch, an unknown network each fail with a message naming it.
 """
 import os
@@ -80,6 +82,18 @@ def main():
         bars = [e for e in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}rect")][1:]
         if len(bars) != len(rows):
             fail(f"{svg} has {len(bars)} bars for {len(rows)} pipelines", out)
+
+        # The memory bound where the weights dominate: resnet18 (45 MiB of weights), resgen alone.
+        cmd = [resgen, "bench", "resnet18", "--batch", "1", "--threads", "1", "--rounds", "1", "--iterations", "1",
+               "--warmup", "0"]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        out = p.stdout + p.stderr
+        print(out)
+        m = re.search(r"^memory: resgen peak RSS ([\d.]+) MiB, (\w+) weights ([\d.]+) MiB", out, re.M)
+        if p.returncode != 0 or not m or float(m.group(3)) < 40:
+            fail(f"{' '.join(cmd)}: status {p.returncode}, no memory line", out)
+        if m.group(2) != "within":
+            fail("resnet18: peak RSS over weights + activations + 30 MiB", out)
 
         for args, word in ((["--vs", "tensorflow"], "tensorflow"), (["--batch", "0"], "--batch"),
                            (["--threads", "x"], "--threads")):
