@@ -17,6 +17,7 @@
 
 #include "Halide.h"
 #include "generator/cli/args.hpp"
+#include "generator/cli/cache.hpp"
 #include "generator/cli/commands.hpp"
 #include "generator/emit.hpp"
 #include "generator/registry.hpp"
@@ -31,31 +32,6 @@ namespace {
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "generator/runtime/npy.inc"
 #pragma GCC diagnostic pop
-
-uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-fs::path cache_root() {
-  if (const char* c = std::getenv("RESGEN_CACHE"); c && *c) return c;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "resgen";
-  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "resgen";
-  return fs::temp_directory_path() / "resgen-cache";
-}
-
-// Changes whenever the resgen binary does, so a rebuilt generator never reuses old libraries.
-std::string build_id() {
-  struct stat st {};
-  if (stat("/proc/self/exe", &st) != 0) return "unknown";
-  return fmt::format("{}-{}", st.st_size, st.st_mtime);
-}
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1; }
 
@@ -72,20 +48,6 @@ std::string launcher_for(const std::string& target) {
   }
   throw Error("resgen run cannot run target " + target + " on this machine; use resgen generate");
 }
-
-// Holds an exclusive lock on a file while alive: concurrent runs build a library once.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& p) : fd_(open(p.c_str(), O_CREAT | O_RDWR, 0644)) {
-    if (fd_ >= 0) flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) close(fd_);
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -132,29 +94,12 @@ int cmd_run(const std::vector<std::string>& argv) {
   check_target(o.target);
   std::string launcher = launcher_for(o.target);
   Lowered lowered = lower(build_network(name, in, classes));
-  std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + compiler_for(o.target) + build_id()));
-  fs::path root = cache_root();
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) throw Error(fmt::format("cannot create the cache folder {}: {}", root.string(), ec.message()));
-  fs::path dir = root / (lowered.network + "-" + key);
-  fs::path runner = dir / "runner";
-  {
-    FileLock lock(root / (lowered.network + "-" + key + ".lock"));
-    if (!fs::exists(runner)) {
-      std::ostringstream log;
-      o.out_dir = dir.string();
-      o.log = args.has("--verbose") ? &std::cerr : nullptr;
-      generate_library(lowered, o);
-      fs::path build = dir / (lowered.network + ".build");
-      std::string cmd = fmt::format(
-          "{6} -O2 -std=c++17 -DRG_NET={0} '-DRG_HEADER=\"{0}.h\"' -I{1} -I{2} {3} {4} -lpthread -ldl -o {5} 2>&1",
-          lowered.network, quote(dir.string()), quote(build.string()), quote((build / "runner.cpp").string()),
-          quote((dir / ("lib" + lowered.network + ".a")).string()), quote(runner.string() + ".tmp"), compiler_for(o.target));
-      if (int rc = std::system(cmd.c_str()); rc != 0) throw Error("linking the runner failed: " + cmd);
-      fs::rename(runner.string() + ".tmp", runner);
-    }
-  }
+  fs::path runner = cached_program(lowered, o, args.has("--verbose"), "runner", [&](const fs::path& dir, const fs::path& out) {
+    fs::path build = dir / (lowered.network + ".build");
+    return fmt::format("{5} -O2 -std=c++17 -DRG_NET={0} '-DRG_HEADER=\"{0}.h\"' -I{1} -I{2} {3} {4} -lpthread -ldl -o {6}",
+                       lowered.network, quote(dir.string()), quote(build.string()), quote((build / "runner.cpp").string()),
+                       quote((dir / ("lib" + lowered.network + ".a")).string()), compiler_for(o.target), quote(out.string()));
+  });
   std::string cmd = fmt::format("{}{} {} {} {} {} {}", launcher, quote(runner.string()), quote(weights), quote(in_path),
                                 quote(out_path), args.has("--allow-extra-weights") ? 1 : 0, threads);
   return exit_code(std::system(cmd.c_str()));
