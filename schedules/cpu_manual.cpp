@@ -136,8 +136,12 @@ void schedule_linear(const Layer& l, const KernelPipeline& k, const Target& t) {
   int vw = vector_width(t, l.out.c);
   int tile = std::min(l.out.c, 4 * vw);
   out.split(c, co, ci, tile, TailStrategy::ShiftInwards).reorder(ci, n, co).vectorize(ci, vw).parallel(co);
+  // The tile's accumulators stay in registers across the whole reduction.
   acc.compute_at(out, n).vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
-  acc.update().vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
+  if (tile % vw == 0)
+    acc.update().vectorize(acc.args()[0], vw).unroll(acc.args()[0]);
+  else
+    acc.update().vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
 }
 
 }  // namespace

@@ -395,6 +395,8 @@ TEST_CASE("linear") {
   // Unflattened CxHxW input: PyTorch flattens in order c, y, x.
   LinearTester().input(5, 3, 2).output_features(7).batches({1, 3}).test();
   LinearTester().input(3, 5, 4).output_features(48).relu().test();
+  // Several register tiles of outputs, the last one shifted inwards (like 2048 -> 1000).
+  LinearTester().input(64, 1, 1).output_features(100).batches({1, 3}).test();
 }
 
 TEST_CASE("to_nhwc") {
