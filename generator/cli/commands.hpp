@@ -11,6 +11,7 @@ int cmd_list(const std::vector<std::string>& args);
 int cmd_describe(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
+int cmd_tune(const std::vector<std::string>& args);
 
 // Entry point shared by the resgen tool and by generators built with resgen_add_network.
 int main(int argc, char** argv);

@@ -16,6 +16,8 @@ constexpr const char* kUsage = R"(usage: resgen COMMAND [ARGS]
   generate NET --out DIR       emit lib<NET>.a, <NET>.h and <NET>.hpp
   run NET --weights W --input X.npy --output Y.npy
                                generate (cached), link a runner, run it on X
+  tune NET [--budget MIN | --trials N] [--db FILE]
+                               search schedules on this machine into a database
 
 Every command takes --help.
 )";
@@ -39,7 +41,8 @@ int main(int argc, char** argv) {
     if (cmd == "describe") return cmd_describe(args);
     if (cmd == "generate") return cmd_generate(args);
     if (cmd == "run") return cmd_run(args);
-    if (cmd == "bench" || cmd == "tune") {
+    if (cmd == "tune") return cmd_tune(args);
+    if (cmd == "bench") {
       std::cerr << "error: resgen " << cmd << " is not part of this build yet\n";
       return 2;
     }

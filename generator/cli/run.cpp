@@ -21,6 +21,7 @@
 #include "generator/emit.hpp"
 #include "generator/registry.hpp"
 #include "generator/runtime/rg_runtime.h"
+#include "schedules/database.hpp"
 
 namespace resgen::cli {
 namespace fs = std::filesystem;
@@ -132,7 +133,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   check_target(o.target);
   std::string launcher = launcher_for(o.target);
   Lowered lowered = lower(build_network(name, in, classes));
-  std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + compiler_for(o.target) + build_id()));
+  std::string key = fmt::format("{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + tuned_fingerprint(o.schedule) + compiler_for(o.target) + build_id()));
   fs::path root = cache_root();
   std::error_code ec;
   fs::create_directories(root, ec);

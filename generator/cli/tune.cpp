@@ -1,0 +1,324 @@
+// resgen tune: searches schedules for each distinct kernel signature of a network, measuring
+// every candidate in its own process against the unscheduled algorithm's output, and appends
+// every measurement to a JSON-lines database (schedules/database.hpp) that tuning resumes from
+// and `generate --schedule tuned:DB` applies.
+//
+// Trials go where they pay (as Ansor's task scheduler does): first each signature's manual
+// schedule (its time x its layer count is its share of the network), then Halide's
+// autoschedulers, then a search of the knob space around the best point so far, always to the
+// signature whose share of the network's time divided by its trials is largest. A signature
+// stops when `patience` trials in a row have not improved its best by 1%.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "generator/cli/args.hpp"
+#include "generator/cli/commands.hpp"
+#include "generator/emit.hpp"
+#include "generator/tune/tuner.hpp"
+
+namespace resgen::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace resgen::tune;
+using Clock = std::chrono::steady_clock;
+
+volatile sig_atomic_t g_interrupted = 0;
+void on_interrupt(int) { g_interrupted = 1; }
+
+struct Signature {
+  std::string text;
+  int layer = -1;  // representative
+  int count = 0;
+  bool conv = false;
+  std::set<std::string> tried;  // schedule keys measured (database or this run) or in flight
+  double manual_ms = 0, best_ms = 0;
+  std::string best_key;
+  TunedSchedule best;
+  bool has_best = false;
+  int trials = 0, failed = 0, since_improvement = 0;
+  bool reference = false, reference_failed = false, reference_running = false;
+  std::map<std::string, double> baselines;
+  std::vector<std::pair<int, double>> curve;
+};
+
+struct Tuner {
+  const Lowered& lowered;
+  Halide::Target target;
+  std::string target_key;
+  MeasureConfig config;
+  std::vector<TunedSchedule> base;
+  int patience = 12;
+  std::vector<Signature> sigs;
+  std::mt19937 rng{12345};
+
+  void note(Signature& s, const ScheduleRecord& r) {
+    s.tried.insert(r.schedule.key());
+    ++s.trials;
+    if (!r.ok()) {
+      ++s.failed;
+      ++s.since_improvement;
+      return;
+    }
+    std::string key = r.schedule.key();
+    if (r.schedule.kind != TunedSchedule::Kind::knobs) s.baselines[key] = r.time_ms;
+    if (key == "manual") s.manual_ms = r.time_ms;
+    if (!s.has_best || r.time_ms < s.best_ms * 0.99)
+      s.since_improvement = 0;
+    else
+      ++s.since_improvement;
+    if (!s.has_best || r.time_ms < s.best_ms) {
+      s.best_ms = r.time_ms, s.best_key = key, s.best = r.schedule, s.has_best = true;
+      s.curve.emplace_back(s.trials, s.best_ms);
+    }
+  }
+
+  bool baselines_done(const Signature& s) const {
+    return std::all_of(base.begin(), base.end(), [&](const TunedSchedule& b) { return s.tried.count(b.key()); });
+  }
+
+  bool converged(const Signature& s) const {
+    if (s.reference_failed) return true;
+    if (!baselines_done(s)) return false;
+    return !s.conv || s.since_improvement >= patience;
+  }
+
+  // Share of the network's time: layers x manual time (x best when known).
+  double weight(const Signature& s) const { return s.count * (s.has_best ? s.best_ms : 1.0); }
+
+  // The next job to start, or nullopt when nothing is left (or everything left waits on a reference).
+  std::optional<std::pair<int, TunedSchedule>> next(bool* reference) {
+    *reference = false;
+    std::vector<int> order(sigs.size());
+    for (std::size_t i = 0; i < sigs.size(); ++i) order[i] = int(i);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return weight(sigs[a]) > weight(sigs[b]); });
+    for (int i : order)  // references first, for signatures with work left
+      if (!sigs[i].reference && !sigs[i].reference_running && !sigs[i].reference_failed && !converged(sigs[i])) {
+        *reference = true;
+        return std::make_pair(i, TunedSchedule{});
+      }
+    for (std::size_t b = 0; b < base.size(); ++b)  // every manual first, then each autoscheduler
+      for (int i : order)
+        if (sigs[i].reference && !sigs[i].tried.count(base[b].key())) return std::make_pair(i, base[b]);
+    int pick = -1;
+    double best = -1;
+    for (int i : order) {
+      const Signature& s = sigs[i];
+      if (!s.reference || converged(s) || !s.conv || !s.has_best) continue;
+      double p = weight(s) / (1.0 + s.trials);
+      if (p > best) best = p, pick = i;
+    }
+    if (pick < 0) return std::nullopt;
+    Signature& s = sigs[pick];
+    KnobSpace space(lowered.layers[s.layer], target);
+    TunedSchedule from = s.best;
+    if (from.kind != TunedSchedule::Kind::knobs) {  // start from the manual schedule's knobs
+      from.kind = TunedSchedule::Kind::knobs;
+      from.knobs = resolve_conv_knobs(lowered.layers[s.layer], target, {});
+    }
+    if (!s.tried.count(from.key())) return std::make_pair(pick, from);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      TunedSchedule c = std::uniform_real_distribution<double>(0, 1)(rng) < 0.8 ? space.mutate(from, rng)
+                                                                                : space.random(rng);
+      if (space.legal(c) && !s.tried.count(c.key())) return std::make_pair(pick, c);
+    }
+    s.since_improvement = patience;  // the neighbourhood is exhausted
+    return next(reference);
+  }
+
+  double estimate_ms() const {
+    double t = 0;
+    for (const Signature& s : sigs) t += s.count * (s.has_best ? s.best_ms : s.manual_ms);
+    return t;
+  }
+  double manual_estimate_ms() const {
+    double t = 0;
+    for (const Signature& s : sigs) t += s.count * s.manual_ms;
+    return t;
+  }
+};
+
+std::vector<SignatureReport> report_of(const Tuner& t) {
+  std::vector<SignatureReport> out;
+  for (const Signature& s : t.sigs) {
+    out.push_back(SignatureReport{.signature = s.text,
+                                  .count = s.count,
+                                  .baselines = s.baselines,
+                                  .curve = s.curve,
+                                  .best_ms = s.best_ms,
+                                  .best_key = s.best_key,
+                                  .trials = s.trials,
+                                  .failed = s.failed});
+  }
+  return out;
+}
+
+void progress(const Tuner& t, int done, int limit, const Signature& s, bool tty) {
+  std::string line = fmt::format("[{}{}] {:<44.44} best {:.4f} ms ({}) | network est. {:.2f} ms (manual {:.2f})",
+                                 done, limit > 0 ? fmt::format("/{}", limit) : "", s.text, s.best_ms, s.best_key,
+                                 t.estimate_ms(), t.manual_estimate_ms());
+  if (tty)
+    std::cerr << "\r" << line << "\x1b[K" << std::flush;
+  else
+    std::cerr << line << "\n";
+}
+
+constexpr const char* kHelp = R"(usage: resgen tune NET [--target T] [--budget MINUTES | --trials N] [--db FILE] [--jobs J]
+                   [--input CxHxW] [--classes K] [--threads T] [--timeout S] [--patience P]
+                   [--beam B] [--report FILE]
+  Searches schedules for each distinct kernel of NET on this machine and appends every
+  measured candidate to the database (JSON lines); run it again to resume. Apply the result
+  with `resgen generate NET --schedule tuned:FILE`.
+  --target    a named target this machine runs (default: this machine's features)
+  --budget    minutes of tuning (default 30); --trials N instead measures N candidates
+  --db        the database file (default: NET.<target>.jsonl in the current folder)
+  --jobs      candidates compiled in parallel (default: one per core); timed runs never overlap
+  --threads   threads each candidate is timed with (default 2)
+  --timeout   seconds a candidate may take to compile, check and time before it is killed (default 120)
+  --patience  trials without a 1% gain after which a kernel stops (default 12)
+  --beam      also run Adams2019 with this beam size (default 0: greedy only; wide beams take minutes)
+  --report    the HTML report (default: the database's path + .html)
+)";
+
+}  // namespace
+
+int cmd_tune(const std::vector<std::string>& argv) {
+  Args args(argv, {"--target", "--input", "--classes", "--budget", "--trials", "--db", "--jobs", "--threads",
+                   "--timeout", "--patience", "--beam", "--report"},
+            {});
+  if (args.help()) {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (args.has("--budget") && args.has("--trials")) throw Error("give --budget or --trials, not both");
+  int trials_limit = args.has("--trials") ? parse_int(*args.get("--trials"), "--trials", 0, 1000000) : -1;
+  double budget_s = 60.0 * (args.has("--budget") ? parse_int(*args.get("--budget"), "--budget", 1, 100000) : 30);
+  if (trials_limit >= 0) budget_s = 1e18;
+  std::string target_name = args.get("--target").value_or(host_target());
+  check_target(target_name);
+  if (split_targets(target_name).size() != 1) throw Error("--target " + target_name + ": tune one target at a time");
+  Halide::Target target(target_name);
+  if (target.has_gpu_feature()) throw Error("--target " + target_name + ": GPU targets cannot be tuned yet");
+  if (target.arch != Halide::get_host_target().arch || target.os != Halide::get_host_target().os)
+    throw Error("--target " + target_name + ": tuning measures on this machine; give a target it runs");
+  Lowered lowered = lower(network_from(args, "tune"));
+  std::string db_path = args.get("--db").value_or(lowered.network + "." + target_key(target) + ".jsonl");
+  std::string report_path = args.get("--report").value_or(db_path + ".html");
+
+  int beam = args.has("--beam") ? parse_int(*args.get("--beam"), "--beam", 0, 64) : 0;
+  Tuner t{.lowered = lowered, .target = target, .target_key = target_key(target), .config = {}, .base = baselines(target, beam), .patience = 12, .sigs = {}};
+  t.patience = args.has("--patience") ? parse_int(*args.get("--patience"), "--patience", 1, 100000) : 12;
+  t.config.target = target_name;
+  t.config.threads = args.has("--threads") ? parse_int(*args.get("--threads"), "--threads", 1, 1024) : 2;
+  t.config.timeout_s = args.has("--timeout") ? parse_int(*args.get("--timeout"), "--timeout", 1, 100000) : 120;
+  int jobs = args.has("--jobs") ? parse_int(*args.get("--jobs"), "--jobs", 1, 256)
+                                : std::max(1, int(std::thread::hardware_concurrency()));
+
+  // The signatures and what the database already knows of them.
+  for (const Kernel& k : lowered.kernels) {
+    Signature s;
+    s.text = k.signature, s.layer = k.representative;
+    s.conv = lowered.layers[k.representative].kind == LayerKind::conv;
+    t.sigs.push_back(s);
+  }
+  for (const Layer& l : lowered.layers) ++t.sigs[l.kernel_id].count;
+  Database db = Database::load(db_path, t.target_key);
+  for (const std::string& p : db.problems) std::cerr << "warning: " << p << "\n";
+  int reused = 0;
+  for (Signature& s : t.sigs)
+    for (const ScheduleRecord* r : db.of(s.text)) t.note(s, *r), ++reused;
+  int done_before = 0;
+  for (Signature& s : t.sigs) done_before += t.converged(s) && s.trials > 0;
+  std::cout << fmt::format("tune {}: {} kernels, target {}, database {} ({} records reused, {} kernels already done)\n",
+                           lowered.network, t.sigs.size(), t.target_key, db_path, reused, done_before);
+
+  char tmpl[] = "/tmp/resgen-tune-XXXXXX";
+  if (!mkdtemp(tmpl)) throw Error("cannot create a temporary folder for the tuner");
+  t.config.work_dir = tmpl;
+  DatabaseWriter writer(db_path);
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  bool tty = isatty(2);
+  auto start = Clock::now();
+  std::vector<Job> running;
+  int started = 0, measured = 0;
+  for (;;) {
+    bool out_of_budget = (trials_limit >= 0 && started >= trials_limit) ||
+                         std::chrono::duration<double>(Clock::now() - start).count() >= budget_s;
+    while (!g_interrupted && !out_of_budget && int(running.size()) < jobs) {
+      bool reference = false;
+      auto n = t.next(&reference);
+      if (!n) break;
+      Signature& s = t.sigs[n->first];
+      if (reference)
+        s.reference_running = true;
+      else
+        s.tried.insert(n->second.key()), ++started;
+      running.push_back(start_job(lowered.layers[s.layer], n->first, reference, n->second, t.config));
+      out_of_budget = trials_limit >= 0 && started >= trials_limit;
+    }
+    if (running.empty() || g_interrupted) break;
+    usleep(20000);
+    for (std::size_t j = 0; j < running.size();) {
+      std::optional<Outcome> o = poll_job(running[j], t.config);
+      if (!o) {
+        ++j;
+        continue;
+      }
+      Job job = running[j];
+      running.erase(running.begin() + j);
+      Signature& s = t.sigs[job.signature];
+      if (job.reference) {
+        s.reference_running = false;
+        s.reference = o->status == "ok";
+        s.reference_failed = !s.reference;
+        if (s.reference_failed)
+          std::cerr << fmt::format("\nwarning: {}: the reference output could not be computed ({}); not tuned\n",
+                                   s.text, o->error);
+        continue;
+      }
+      ScheduleRecord r;
+      r.signature = s.text, r.target = t.target_key, r.halide = halide_version(), r.resgen = resgen_version();
+      r.schedule = job.schedule, r.status = o->status, r.time_ms = o->median_ms, r.min_ms = o->min_ms;
+      r.measure.threads = t.config.threads, r.measure.reps = o->reps, r.error = o->error;
+      r.network = lowered.network, r.trial = s.trials + 1;
+      writer.append(r);
+      t.note(s, r);
+      ++measured;
+      progress(t, measured, trials_limit, s, tty);
+    }
+  }
+  if (g_interrupted) {
+    for (Job& j : running) kill_job(j);
+    std::cerr << fmt::format("\ninterrupted: {} candidates in flight dropped; {} measured candidates are in {}\n",
+                             running.size(), measured, db_path);
+  } else if (tty) {
+    std::cerr << "\n";
+  }
+  std::error_code ec;
+  fs::remove_all(t.config.work_dir, ec);
+
+  std::vector<SignatureReport> rep = report_of(t);
+  std::cout << text_report(rep);
+  std::ofstream(report_path) << html_report(lowered.network, t.target_key, rep);
+  int left = 0;
+  for (const Signature& s : t.sigs) left += !t.converged(s);
+  std::cout << fmt::format("{} candidates measured in {:.0f} s; {} kernels not yet converged; report: {}\n", measured,
+                           std::chrono::duration<double>(Clock::now() - start).count(), left, report_path);
+  return g_interrupted ? 130 : 0;
+}
+
+}  // namespace resgen::cli
