@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ binutils libfmt-dev doctest-dev python3-venv python3-numpy python3-torch
+packages=(g++ binutils libfmt-dev nlohmann-json3-dev doctest-dev python3-venv python3-numpy python3-torch
           python3-torchvision dataset-fashion-mnist g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 missing=()
 for p in "${packages[@]}"; do
