@@ -71,14 +71,15 @@ struct Tuner {
       return;
     }
     std::string key = r.schedule.key();
-    if (r.schedule.kind != TunedSchedule::Kind::knobs) s.baselines[key] = r.time_ms;
-    if (key == "manual") s.manual_ms = r.time_ms;
-    if (!s.has_best || r.time_ms < s.best_ms * 0.99)
+    double ms = r.rank_ms();
+    if (r.schedule.kind != TunedSchedule::Kind::knobs) s.baselines[key] = ms;
+    if (key == "manual") s.manual_ms = ms;
+    if (!s.has_best || ms < s.best_ms * 0.99)
       s.since_improvement = 0;
     else
       ++s.since_improvement;
-    if (!s.has_best || r.time_ms < s.best_ms) {
-      s.best_ms = r.time_ms, s.best_key = key, s.best = r.schedule, s.has_best = true;
+    if (!s.has_best || ms < s.best_ms) {
+      s.best_ms = ms, s.best_key = key, s.best = r.schedule, s.has_best = true;
       s.curve.emplace_back(s.trials, s.best_ms);
     }
   }
@@ -240,7 +241,8 @@ int cmd_tune(const std::vector<std::string>& argv) {
   int done_before = 0;
   for (Signature& s : t.sigs) done_before += t.converged(s) && s.trials > 0;
   std::cout << fmt::format("tune {}: {} kernels, target {}, database {} ({} records reused, {} kernels already done)\n",
-                           lowered.network, t.sigs.size(), t.target_key, db_path, reused, done_before);
+                           lowered.network, t.sigs.size(), t.target_key, db_path, reused, done_before)
+            << std::flush;
 
   char tmpl[] = "/tmp/resgen-tune-XXXXXX";
   if (!mkdtemp(tmpl)) throw Error("cannot create a temporary folder for the tuner");

@@ -114,7 +114,7 @@ std::string html_report(const std::string& network, const std::string& target,
     << "</title><style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}"
        "td:first-child{text-align:left}.sig{display:inline-block;margin:8px;vertical-align:top}</style></head><body>";
   o << "<h1>resgen tune " << escape(network) << "</h1><p>target " << escape(target)
-    << "; times are medians of JIT-compiled kernels at batch 1, measured one at a time; the network's latency is "
+    << "; times are the fastest timed runs of JIT-compiled kernels at batch 1, measured one at a time; the network's latency is "
        "estimated as the sum over kernels of (layers using it) x (kernel time).</p>";
   o << "<h2>Network latency (estimated)</h2><table><tr><th>schedule</th><th>ms</th><th>vs manual</th></tr>";
   bool complete = false;

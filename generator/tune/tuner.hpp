@@ -86,7 +86,7 @@ std::vector<TunedSchedule> baselines(const Halide::Target& target, int beam);
 struct SignatureReport {
   std::string signature;
   int count = 0;                            // layers of the network using it
-  std::map<std::string, double> baselines;  // "manual", "auto:Adams2019", ...: median ms
+  std::map<std::string, double> baselines;  // "manual", "auto:Adams2019", ...: ms (rank_ms)
   std::vector<std::pair<int, double>> curve;  // (trial, best so far in ms), verified records only
   double best_ms = 0;
   std::string best_key;
