@@ -4,9 +4,9 @@
 // and `generate --schedule tuned:DB` applies.
 //
 // Trials go where they pay (as Ansor's task scheduler does): first each signature's manual
-// schedule (its time x its layer count is its share of the network), then Halide's
-// autoschedulers, then a search of the knob space around the best point so far, always to the
-// signature whose share of the network's time divided by its trials is largest. A signature
+// schedule (its time x its layer count is its share of the network), then, always to the
+// signature whose share of the network's time divided by its trials is largest, Halide's
+// autoschedulers and then a search of the knob space around the best point so far. A signature
 // stops when `patience` trials in a row have not improved its best by 1%.
 #include <signal.h>
 #include <unistd.h>
@@ -91,7 +91,7 @@ struct Tuner {
   bool converged(const Signature& s) const {
     if (s.reference_failed) return true;
     if (!baselines_done(s)) return false;
-    return !s.conv || s.since_improvement >= patience;
+    return !s.conv || !s.has_best || s.since_improvement >= patience;
   }
 
   // Share of the network's time: layers x manual time (x best when known).
@@ -108,19 +108,24 @@ struct Tuner {
         *reference = true;
         return std::make_pair(i, TunedSchedule{});
       }
-    for (std::size_t b = 0; b < base.size(); ++b)  // every manual first, then each autoscheduler
-      for (int i : order)
-        if (sigs[i].reference && !sigs[i].tried.count(base[b].key())) return std::make_pair(i, base[b]);
+    bool waiting = false;
+    for (int i : order) {  // every manual schedule first: its time is the signature's weight
+      if (sigs[i].reference && !sigs[i].tried.count(base[0].key())) return std::make_pair(i, base[0]);
+      waiting |= sigs[i].reference_running;
+    }
+    if (waiting) return std::nullopt;  // until each reference is there and its manual started
     int pick = -1;
     double best = -1;
     for (int i : order) {
       const Signature& s = sigs[i];
-      if (!s.reference || converged(s) || !s.conv || !s.has_best) continue;
+      if (!s.reference || converged(s)) continue;
       double p = weight(s) / (1.0 + s.trials);
       if (p > best) best = p, pick = i;
     }
     if (pick < 0) return std::nullopt;
     Signature& s = sigs[pick];
+    for (const TunedSchedule& b : base)  // the autoschedulers, then the search
+      if (!s.tried.count(b.key())) return std::make_pair(pick, b);
     KnobSpace space(lowered.layers[s.layer], target);
     TunedSchedule from = s.best;
     if (from.kind != TunedSchedule::Kind::knobs) {  // start from the manual schedule's knobs

@@ -24,6 +24,7 @@ struct MeasureConfig {
   int threads = 2;
   double min_timed_s = 0.25;  // timed runs go on until this long (at least 3, at most 200)
   double timeout_s = 120;     // per candidate: compile, verify, time; then it is killed
+                              // (references: 5 times that, at least 300 s)
 };
 
 // A candidate being measured in a child process: it compiles the kernel with the schedule,

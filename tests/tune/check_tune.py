@@ -11,7 +11,8 @@ resume: two short tunes of cifar_resnet8 into one database; the second reuses ev
   the first and measures only new candidates.
 faults: candidates made to crash (the manual schedule) and to hang (Adams2019) through the
   RESGEN_TUNE_FAULT testing hook are recorded as failed and timed out; the tuner finishes, and
-  generate --schedule tuned:DB falls back to the manual schedule, saying so.
+  generate --schedule tuned:DB applies the verified records and names the kernels left to the
+  manual schedule.
 """
 import json
 import os
@@ -100,25 +101,30 @@ def resume(resgen, tmp):
 def faults(resgen, tmp):
     db = os.path.join(tmp, "db.jsonl")
     env = dict(os.environ, RESGEN_TUNE_FAULT="crash:manual,hang:auto:Adams2019")
-    # cifar_resnet8 has 10 kernels: 10 manual candidates, then 10 Adams2019 ones.
-    tune(resgen, "cifar_resnet8", db, "--trials", "20", "--timeout", "8", env=env)
+    # cifar_resnet8 has 10 kernels: 10 manual candidates (all crash), then the autoschedulers.
+    tune(resgen, "cifar_resnet8", db, "--trials", "16", "--timeout", "8", env=env)
     recs = records(db)
     manual = [r for r in recs if r["schedule"]["kind"] == "manual"]
     adams = [r for r in recs if r["schedule"].get("autoscheduler") == "Adams2019"]
-    if len(manual) != 10 or len(adams) != 10:
-        fail(f"expected 10 manual and 10 Adams2019 records, found {len(manual)} and {len(adams)}")
+    if len(recs) != 16 or len(manual) != 10 or not adams:
+        fail(f"expected 16 records, 10 manual and some Adams2019, found {len(recs)}, {len(manual)}, {len(adams)}")
     for r in manual:
         if r["status"] != "failed" or "crashed" not in r.get("error", ""):
             fail(f"a crashing candidate was recorded as {r['status']} ({r.get('error')})")
     for r in adams:
         if r["status"] != "timeout":
             fail(f"a hanging candidate was recorded as {r['status']} ({r.get('error')})")
+    tuned = {r["signature"] for r in recs if r["status"] == "ok"}
     out = os.path.join(tmp, "gen")
     p = subprocess.run([resgen, "generate", "cifar_resnet8", "--out", out, "--schedule", "tuned:" + db],
                        capture_output=True, text=True)
     print(p.stdout, p.stderr)
-    if p.returncode != 0 or "0 of 10 kernels" not in p.stdout:
-        fail("generate --schedule tuned:DB with only failed records should fall back to manual and say so")
+    if p.returncode != 0 or f"{len(tuned)} of 10 kernels" not in p.stdout:
+        fail(f"generate --schedule tuned:DB should apply records to {len(tuned)} kernels, the manual schedule "
+             "to the others, and say so")
+    for r in manual:
+        if r["signature"] not in tuned and "\n  " + r["signature"] not in p.stdout:
+            fail(f"{r['signature']} has no usable record but is not named")
 
 
 def main():
