@@ -35,8 +35,6 @@ void fill(Halide::Buffer<float>& b, const std::string& name) {
   b.for_each_value([&](float& v) { v = d(rng); });
 }
 
-std::vector<int> extents_of(const std::vector<int>& e) { return e; }
-
 // Testing hook: RESGEN_TUNE_FAULT="crash:KEY,hang:KEY" makes the candidate with schedule key
 // KEY crash or hang in its child, so tests can check that the tuner survives and records it.
 void injected_fault(const std::string& key) {
@@ -65,7 +63,7 @@ std::string run_child(const Layer& layer, int signature, bool reference, const T
   pipe.compile_jit(target);
   std::vector<Halide::Buffer<float>> inputs;
   for (Halide::ImageParam p : kp.params) {
-    Halide::Buffer<float> b(extents_of(kp.estimates.at(p.name())));
+    Halide::Buffer<float> b(kp.estimates.at(p.name()));
     fill(b, p.name());
     p.set(b);
     inputs.push_back(b);
