@@ -108,8 +108,10 @@ std::string text_report(const std::vector<SignatureReport>& sigs) {
 }
 
 std::string html_report(const std::string& network, const std::string& target,
-                        const std::vector<SignatureReport>& sigs) {
+                        const std::vector<SignatureReport>& all) {
   std::ostringstream o;
+  const SignatureReport& net = all.front();
+  std::vector<SignatureReport> sigs(all.begin() + 1, all.end());
   o << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>resgen tune " << escape(network)
     << "</title><style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}"
        "td:first-child{text-align:left}.sig{display:inline-block;margin:8px;vertical-align:top}</style></head><body>";
@@ -129,6 +131,7 @@ std::string html_report(const std::string& network, const std::string& target,
   double tuned = network_ms(sigs, "tuned", &complete);
   o << fmt::format("<tr><td><b>tuned</b></td><td><b>{:.2f}</b></td><td><b>{:.2f}x</b></td></tr></table>", tuned,
                    manual / tuned);
+  o << "<p>Estimated latency against the records measured (this database's, in order):</p>" << svg_curve(net);
   o << "<h2>Kernels</h2><table><tr><th>signature</th><th>layers</th><th>manual</th><th>Adams2019</th>"
        "<th>Mullapudi2016</th><th>Li2018</th><th>tuned</th><th>best schedule</th><th>trials</th><th>failed</th></tr>";
   for (const SignatureReport& s : sigs)

@@ -96,7 +96,8 @@ struct SignatureReport {
 
 // An HTML page: for each signature best time against trials (SVG), and the network's estimated
 // latency (sum over kernels of layers x time) with the manual schedule, each autoscheduler and
-// the tuned records.
+// the tuned records. `all` starts with the network itself (its curve: estimated latency against
+// records), then the signatures.
 std::string html_report(const std::string& network, const std::string& target,
                         const std::vector<SignatureReport>& sigs);
 // The same table as text, for the terminal.
