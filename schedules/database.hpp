@@ -12,6 +12,7 @@
 //    "network":"resnet50","trial":7}
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <ostream>
 #include <optional>
@@ -34,7 +35,8 @@ struct TunedSchedule {
 };
 
 struct Measurement {
-  std::string method = "jit";  // JIT-compiled kernel, timed in its own process
+  std::string method = "jit";  // JIT-compiled kernel, timed in its own process; "paired": timed
+                               // in turns with the other finalists of its signature
   int threads = 2, batch = 1, reps = 0;
   std::string reference = "unscheduled";  // what the output was compared with
 };
@@ -54,6 +56,7 @@ struct ScheduleRecord {
   // the median mostly measures the other work (medians up to 7x the minimum were seen here
   // at a load of 10 on 2 cores); the minimum is the run that had the cores.
   double rank_ms() const { return min_ms; }
+  bool paired() const { return measure.method == "paired"; }
 };
 
 std::string record_to_json(const ScheduleRecord& r);
@@ -82,12 +85,16 @@ struct Database {
 
   // Records of one signature, in file order.
   std::vector<const ScheduleRecord*> of(const std::string& signature) const;
-  // The fastest verified record of `signature` for which `usable` holds.
+  // The fastest verified record of `signature` for which `usable` holds. Where the signature
+  // has records of a confirmation round (measure.method "paired": the finalists timed side by
+  // side in one process), only those count: they are measured under the same conditions.
   template <typename F>
   const ScheduleRecord* best(const std::string& signature, F usable) const {
+    std::vector<const ScheduleRecord*> all = of(signature);
+    bool paired = std::any_of(all.begin(), all.end(), [](const ScheduleRecord* r) { return r->paired(); });
     const ScheduleRecord* b = nullptr;
-    for (const ScheduleRecord* r : of(signature))
-      if (r->ok() && (!b || r->rank_ms() < b->rank_ms()) && usable(*r)) b = r;
+    for (const ScheduleRecord* r : all)
+      if (r->ok() && r->paired() == paired && (!b || r->rank_ms() < b->rank_ms()) && usable(*r)) b = r;
     return b;
   }
 };

@@ -50,6 +50,18 @@ struct Signature {
   bool reference = false, reference_failed = false, reference_running = false;
   std::map<std::string, double> baselines;
   std::vector<std::pair<int, double>> curve;
+  // Verified candidates of the search (key -> fastest run, schedule), and the confirmation
+  // round that re-times the finalists side by side once the search has converged.
+  std::map<std::string, std::pair<double, TunedSchedule>> verified;
+  bool confirmed = false, confirm_running = false;
+};
+
+// What to run next.
+struct Next {
+  enum class Kind { reference, candidate, confirmation } kind;
+  int signature;
+  TunedSchedule schedule;
+  std::vector<TunedSchedule> finalists;
 };
 
 struct Tuner {
@@ -70,13 +82,30 @@ struct Tuner {
     note_one(s, r);
     ++noted;
     if (std::all_of(sigs.begin(), sigs.end(), [](const Signature& x) { return x.has_best; }) &&
-        (network_curve.empty() || estimate_ms() < network_curve.back().second))
+        (network_curve.empty() || estimate_ms() != network_curve.back().second))
       network_curve.emplace_back(noted, estimate_ms());
   }
 
   void note_one(Signature& s, const ScheduleRecord& r) {
     s.tried.insert(r.schedule.key());
     ++s.trials;
+    if (r.paired()) {  // a confirmation round supersedes the search's times
+      if (!s.confirmed) s.has_best = false;
+      s.confirmed = true;
+      if (!r.ok()) return;
+      std::string key = r.schedule.key();
+      double ms = r.rank_ms();
+      if (r.schedule.kind != TunedSchedule::Kind::knobs) s.baselines[key] = ms;
+      if (key == "manual") s.manual_ms = ms;
+      if (!s.has_best || ms < s.best_ms) {
+        s.best_ms = ms, s.best_key = key, s.best = r.schedule, s.has_best = true;
+        s.curve.emplace_back(s.trials, s.best_ms);
+      }
+      return;
+    }
+    if (r.ok() && (!s.verified.count(r.schedule.key()) || r.rank_ms() < s.verified[r.schedule.key()].first))
+      s.verified[r.schedule.key()] = {r.rank_ms(), r.schedule};
+    if (s.confirmed) return;
     if (!r.ok()) {
       ++s.failed;
       ++s.since_improvement;
@@ -100,58 +129,83 @@ struct Tuner {
     return std::all_of(base.begin(), base.end(), [&](const TunedSchedule& b) { return s.tried.count(b.key()); });
   }
 
-  bool converged(const Signature& s) const {
+  bool search_done(const Signature& s) const {
     if (s.reference_failed) return true;
     if (!baselines_done(s)) return false;
     return !s.conv || !s.has_best || s.since_improvement >= patience;
   }
 
+  bool converged(const Signature& s) const {
+    return s.reference_failed || (search_done(s) && (s.confirmed || finalists(s).size() < 2));
+  }
+
+  // Every verified baseline, and the three fastest points of the search.
+  std::vector<TunedSchedule> finalists(const Signature& s) const {
+    std::vector<TunedSchedule> out;
+    std::vector<std::pair<double, TunedSchedule>> knobs;
+    for (const auto& [key, v] : s.verified) {
+      if (v.second.kind == TunedSchedule::Kind::knobs)
+        knobs.push_back(v);
+      else
+        out.push_back(v.second);
+    }
+    std::sort(knobs.begin(), knobs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < knobs.size() && i < 3; ++i) out.push_back(knobs[i].second);
+    return out;
+  }
+
   // Share of the network's time: layers x manual time (x best when known).
   double weight(const Signature& s) const { return s.count * (s.has_best ? s.best_ms : 1.0); }
 
-  // The next job to start, or nullopt when nothing is left (or everything left waits on a reference).
-  std::optional<std::pair<int, TunedSchedule>> next(bool* reference) {
-    *reference = false;
+  // The next job to start, or nullopt when nothing is left (or everything left waits on a
+  // reference); a confirmation round only if `trials_left` candidates cover its finalists.
+  std::optional<Next> next(int trials_left) {
     std::vector<int> order(sigs.size());
     for (std::size_t i = 0; i < sigs.size(); ++i) order[i] = int(i);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return weight(sigs[a]) > weight(sigs[b]); });
     for (int i : order)  // references first, for signatures with work left
       if (!sigs[i].reference && !sigs[i].reference_running && !sigs[i].reference_failed && !converged(sigs[i])) {
-        *reference = true;
-        return std::make_pair(i, TunedSchedule{});
+        return Next{Next::Kind::reference, i, {}, {}};
       }
     bool waiting = false;
     for (int i : order) {  // every manual schedule first: its time is the signature's weight
-      if (sigs[i].reference && !sigs[i].tried.count(base[0].key())) return std::make_pair(i, base[0]);
+      if (sigs[i].reference && !sigs[i].tried.count(base[0].key())) return Next{Next::Kind::candidate, i, base[0], {}};
       waiting |= sigs[i].reference_running;
     }
     if (waiting) return std::nullopt;  // until each reference is there and its manual started
+    for (int i : order) {
+      Signature& s = sigs[i];
+      if (s.reference && !s.confirmed && !s.confirm_running && search_done(s)) {
+        std::vector<TunedSchedule> f = finalists(s);
+        if (f.size() >= 2 && int(f.size()) <= trials_left) return Next{Next::Kind::confirmation, i, {}, f};
+      }
+    }
     int pick = -1;
     double best = -1;
     for (int i : order) {
       const Signature& s = sigs[i];
-      if (!s.reference || converged(s)) continue;
+      if (!s.reference || search_done(s)) continue;
       double p = weight(s) / (1.0 + s.trials);
       if (p > best) best = p, pick = i;
     }
     if (pick < 0) return std::nullopt;
     Signature& s = sigs[pick];
     for (const TunedSchedule& b : base)  // the autoschedulers, then the search
-      if (!s.tried.count(b.key())) return std::make_pair(pick, b);
+      if (!s.tried.count(b.key())) return Next{Next::Kind::candidate, pick, b, {}};
     KnobSpace space(lowered.layers[s.layer], target);
     TunedSchedule from = s.best;
     if (from.kind != TunedSchedule::Kind::knobs) {  // start from the manual schedule's knobs
       from.kind = TunedSchedule::Kind::knobs;
       from.knobs = resolve_conv_knobs(lowered.layers[s.layer], target, {});
     }
-    if (!s.tried.count(from.key())) return std::make_pair(pick, from);
+    if (!s.tried.count(from.key())) return Next{Next::Kind::candidate, pick, from, {}};
     for (int attempt = 0; attempt < 200; ++attempt) {
       TunedSchedule c = std::uniform_real_distribution<double>(0, 1)(rng) < 0.8 ? space.mutate(from, rng)
                                                                                 : space.random(rng);
-      if (space.legal(c) && !s.tried.count(c.key())) return std::make_pair(pick, c);
+      if (space.legal(c) && !s.tried.count(c.key())) return Next{Next::Kind::candidate, pick, c, {}};
     }
     s.since_improvement = patience;  // the neighbourhood is exhausted
-    return next(reference);
+    return next(trials_left);
   }
 
   double estimate_ms() const {
@@ -289,15 +343,21 @@ int cmd_tune(const std::vector<std::string>& argv) {
     bool out_of_budget = (trials_limit >= 0 && started >= trials_limit) ||
                          std::chrono::duration<double>(Clock::now() - start).count() >= budget_s;
     while (!g_interrupted && !out_of_budget && int(running.size()) < jobs) {
-      bool reference = false;
-      auto n = t.next(&reference);
+      auto n = t.next(trials_limit >= 0 ? trials_limit - started : 1 << 30);
       if (!n) break;
-      Signature& s = t.sigs[n->first];
-      if (reference)
+      Signature& s = t.sigs[n->signature];
+      const Layer& layer = lowered.layers[s.layer];
+      if (n->kind == Next::Kind::reference) {
         s.reference_running = true;
-      else
-        s.tried.insert(n->second.key()), ++started;
-      running.push_back(start_job(lowered.layers[s.layer], n->first, reference, n->second, t.config));
+        running.push_back(start_job(layer, n->signature, true, {}, t.config));
+      } else if (n->kind == Next::Kind::confirmation) {
+        s.confirm_running = true;
+        started += int(n->finalists.size());
+        running.push_back(start_confirmation(layer, n->signature, n->finalists, t.config));
+      } else {
+        s.tried.insert(n->schedule.key()), ++started;
+        running.push_back(start_job(layer, n->signature, false, n->schedule, t.config));
+      }
       out_of_budget = trials_limit >= 0 && started >= trials_limit;
     }
     if (running.empty() || g_interrupted) break;
@@ -320,14 +380,28 @@ int cmd_tune(const std::vector<std::string>& argv) {
                                    s.text, o->error);
         continue;
       }
-      ScheduleRecord r;
-      r.signature = s.text, r.target = t.target_key, r.halide = halide_version(), r.resgen = resgen_version();
-      r.schedule = job.schedule, r.status = o->status, r.time_ms = o->median_ms, r.min_ms = o->min_ms;
-      r.measure.threads = t.config.threads, r.measure.reps = o->reps, r.error = o->error;
-      r.network = lowered.network, r.trial = s.trials + 1;
-      writer.append(r);
-      t.note(s, r);
-      ++measured;
+      auto record = [&](const TunedSchedule& schedule, const Outcome& o, bool paired) {
+        ScheduleRecord r;
+        r.signature = s.text, r.target = t.target_key, r.halide = halide_version(), r.resgen = resgen_version();
+        r.schedule = schedule, r.status = o.status, r.time_ms = o.median_ms, r.min_ms = o.min_ms;
+        r.measure.threads = t.config.threads, r.measure.reps = o.reps, r.error = o.error;
+        if (paired) r.measure.method = "paired";
+        r.network = lowered.network, r.trial = s.trials + 1;
+        writer.append(r);
+        t.note(s, r);
+        ++measured;
+      };
+      if (!job.finalists.empty()) {
+        s.confirm_running = false;
+        if (o->status != "ok") {
+          s.confirmed = true;  // keep the search's times
+          std::cerr << fmt::format("\nwarning: {}: the confirmation round failed ({})\n", s.text, o->error);
+          continue;
+        }
+        for (std::size_t f = 0; f < job.finalists.size(); ++f) record(job.finalists[f], o->finalists[f], true);
+      } else {
+        record(job.schedule, *o, false);
+      }
       progress(t, measured, trials_limit, s, tty);
     }
   }

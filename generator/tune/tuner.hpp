@@ -35,6 +35,7 @@ struct Job {
   int signature = -1;  // index into the tuner's signature list
   bool reference = false;
   TunedSchedule schedule;
+  std::vector<TunedSchedule> finalists;  // a confirmation round: these, timed in turns
   pid_t pid = -1;
   int fd = -1;
   std::chrono::steady_clock::time_point start;
@@ -45,6 +46,7 @@ struct Outcome {
   double median_ms = 0, min_ms = 0, max_error = 0;
   int reps = 0;
   std::string error;
+  std::vector<Outcome> finalists;  // a confirmation round's, in the job's order
 };
 
 // Starts a job for `layer` (fork); throws resgen::Error when it cannot.
@@ -56,6 +58,10 @@ std::optional<Outcome> poll_job(Job& job, const MeasureConfig& config);
 // Kills a job (Ctrl-C): its candidate is lost, nothing is recorded.
 void kill_job(Job& job);
 std::string reference_path(const MeasureConfig& config, int signature);
+// A confirmation round: the finalists of one signature compiled and verified in one process,
+// then timed in turns (rounds of a few runs each) so that they share the machine's conditions.
+Job start_confirmation(const Layer& layer, int signature, const std::vector<TunedSchedule>& finalists,
+                       const MeasureConfig& config);
 
 // ---- the schedule space (search.cpp) --------------------------------------------------------------
 
