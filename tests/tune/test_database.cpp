@@ -147,3 +147,17 @@ TEST_CASE("a missing database names its file") {
                        doctest::Contains("/nonexistent/x.jsonl"), resgen::Error);
   CHECK(Database::load("/nonexistent/x.jsonl", kTarget).records.empty());
 }
+
+TEST_CASE("a confirmation round's records supersede the search's times") {
+  TempFile f;
+  ScheduleRecord lucky = record("conv a", 0.5, {1, 8, 1, 16}), manual = record("conv a", 1.0),
+                 finalist = record("conv a", 0.9, {2, 6, 2, 8});
+  manual.schedule = TunedSchedule{};
+  manual.measure.method = finalist.measure.method = "paired";
+  f.write(record_to_json(lucky) + "\n" + record_to_json(manual) + "\n" + record_to_json(finalist) + "\n");
+  Database db = Database::load(f.path, kTarget);
+  const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
+  REQUIRE(b);
+  CHECK(b->paired());
+  CHECK(b->schedule.key() == "cv2-t6-r2-b8");
+}
