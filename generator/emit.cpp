@@ -17,6 +17,7 @@
 #include "generator/embedded_sources.hpp"
 #include "generator/error.hpp"
 #include "generator/tables.hpp"
+#include "schedules/database.hpp"
 #include "schedules/schedules.hpp"
 
 namespace resgen {
@@ -167,6 +168,7 @@ void generate_library(const Lowered& l, const GenerateOptions& o) {
   };
   check_target(o.target);
   for (const std::string& t : split_targets(o.target)) validate_schedule(o.schedule, Halide::Target(t));
+  report_tuned_coverage(o.schedule, l.layers, l.kernels, split_targets(o.target), o.log ? *o.log : std::cerr);
   std::string cxx = compiler_for(o.target);
   check_compiler(cxx, o.target);
   const std::string& prefix = l.network;

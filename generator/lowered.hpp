@@ -103,4 +103,8 @@ void plan_arena(Lowered& out);
 
 std::string dump(const Lowered& l);
 
+// A layer's kernel signature: everything its pipeline's code depends on (kind, shapes, window,
+// fusion), nothing else. Equal signatures share a kernel and a tuned schedule.
+std::string kernel_signature(const Layer& l);
+
 }  // namespace resgen

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "generator/error.hpp"
+#include "schedules/database.hpp"
 #include "schedules/schedules.hpp"
 
 namespace resgen {
@@ -22,8 +23,10 @@ void validate_schedule(const std::string& s, const Halide::Target& target) {
     throw Error("--schedule " + s + ": unknown autoscheduler '" + name +
                 "' (auto:Adams2019, auto:Mullapudi2016, auto:Li2018, auto:Anderson2021)");
   }
-  if (s == "tuned" || s.rfind("tuned:", 0) == 0)
-    throw Error("--schedule " + s + ": no tuned schedule database exists yet (resgen tune is not built); use manual or auto:NAME");
+  if (s == "tuned" || s.rfind("tuned:", 0) == 0) {
+    check_tuned_schedule(s);
+    return;
+  }
   throw Error("--schedule " + s + ": expected manual, auto:NAME or tuned[:DB]");
 }
 
@@ -31,6 +34,8 @@ void apply_schedule(const std::string& s, const Layer& layer, const KernelPipeli
                     Halide::Pipeline& pipeline, const Halide::Target& target) {
   if (s.rfind("auto:", 0) == 0)
     schedule_auto(s.substr(5), kernel, pipeline, target);
+  else if (s == "tuned" || s.rfind("tuned:", 0) == 0)
+    apply_tuned(s, layer, kernel, pipeline, target);
   else if (target.has_gpu_feature())
     schedule_gpu_manual(layer, kernel, target);
   else

@@ -31,8 +31,22 @@ void load_plugin_once(const std::string& name) {
 
 }  // namespace
 
+std::map<std::string, std::string> default_autoscheduler_params(const std::string& name) {
+  // The machines resgen targets first have 2 cores; a fixed value keeps generation deterministic.
+  std::map<std::string, std::string> extra{{"parallelism", "2"}};
+  // Adams2019 and Anderson2021 default to a beam search of width 32, which on a single conv
+  // pipeline runs for many minutes and gigabytes; greedy (width 1) takes a fraction of a second.
+  if (name == "Adams2019" || name == "Anderson2021") extra["beam_size"] = "1";
+  return extra;
+}
+
 void schedule_auto(const std::string& name, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
                    const Halide::Target& target) {
+  schedule_auto_with(name, default_autoscheduler_params(name), kernel, pipeline, target);
+}
+
+void schedule_auto_with(const std::string& name, const std::map<std::string, std::string>& extra,
+                        const KernelPipeline& kernel, Halide::Pipeline& pipeline, const Halide::Target& target) {
   load_plugin_once(name);
   // Estimates are the generation-time shapes at one image.
   for (Halide::ImageParam p : kernel.params) {
@@ -43,11 +57,6 @@ void schedule_auto(const std::string& name, const KernelPipeline& kernel, Halide
   for (int extent : kernel.output_estimate) region.emplace_back(0, extent);
   Halide::Func out = kernel.output;
   out.set_estimates(region);
-  // The machines resgen targets first have 2 cores; a fixed value keeps generation deterministic.
-  std::map<std::string, std::string> extra{{"parallelism", "2"}};
-  // Adams2019 and Anderson2021 default to a beam search of width 32, which on a single conv
-  // pipeline runs for many minutes and gigabytes; greedy (width 1) takes a fraction of a second.
-  if (name == "Adams2019" || name == "Anderson2021") extra["beam_size"] = "1";
   Halide::AutoschedulerParams params(name, extra);
   pipeline.apply_autoscheduler(target, params);
 }

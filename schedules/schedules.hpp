@@ -4,6 +4,7 @@
 // autoscheduler, then the manual schedule.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "Halide.h"
@@ -36,6 +37,12 @@ void schedule_gpu_manual(const Layer& layer, const KernelPipeline& kernel, const
 // One of Halide's autoschedulers ("Adams2019", "Mullapudi2016", "Li2018", "Anderson2021").
 void schedule_auto(const std::string& autoscheduler, const KernelPipeline& kernel, Halide::Pipeline& pipeline,
                    const Halide::Target& target);
+
+// The parameters schedule_auto passes to `autoscheduler`, and the same with given parameters
+// (the tuner's bounded beam searches).
+std::map<std::string, std::string> default_autoscheduler_params(const std::string& autoscheduler);
+void schedule_auto_with(const std::string& autoscheduler, const std::map<std::string, std::string>& params,
+                        const KernelPipeline& kernel, Halide::Pipeline& pipeline, const Halide::Target& target);
 
 // Checks a --schedule value; throws resgen::Error with the accepted spellings.
 void validate_schedule(const std::string& schedule, const Halide::Target& target);

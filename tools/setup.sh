@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ binutils libfmt-dev doctest-dev python3-venv python3-numpy python3-torch
+packages=(g++ binutils libfmt-dev nlohmann-json3-dev doctest-dev python3-venv python3-numpy python3-torch
           python3-torchvision dataset-fashion-mnist g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
           pocl-opencl-icd ocl-icd-opencl-dev)
 # tools/ci_reliability.sh: clang's libFuzzer and sanitizer runtimes, Valgrind

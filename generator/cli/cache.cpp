@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "generator/error.hpp"
+#include "schedules/database.hpp"
 
 namespace resgen::cli {
 namespace fs = std::filesystem;
@@ -62,7 +63,8 @@ std::string quote(const std::string& s) {
 fs::path cached_program(const Lowered& lowered, GenerateOptions o, bool verbose, const std::string& program,
                         const LinkCommand& link) {
   std::string key = fmt::format(
-      "{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + compiler_for(o.target) + build_id()));
+      "{:016x}", fnv1a(dump(lowered) + o.target + o.schedule + tuned_fingerprint(o.schedule) + compiler_for(o.target) +
+                    build_id()));
   fs::path root = cache_root();
   std::error_code ec;
   fs::create_directories(root, ec);

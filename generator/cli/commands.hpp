@@ -12,6 +12,7 @@ int cmd_describe(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_tune(const std::vector<std::string>& args);
 
 // Entry point shared by the resgen tool and by generators built with resgen_add_network.
 int main(int argc, char** argv);

@@ -18,6 +18,8 @@ constexpr const char* kUsage = R"(usage: resgen COMMAND [ARGS]
                                generate (cached), link a runner, run it on X
   bench NET [--batch N] [--threads T] [--vs ort,torch] [--per-layer]
                                latency beside ONNX Runtime and PyTorch
+  tune NET [--budget MIN | --trials N] [--db FILE]
+                               search schedules on this machine into a database
 
 Every command takes --help.
 )";
@@ -42,10 +44,7 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return cmd_generate(args);
     if (cmd == "run") return cmd_run(args);
     if (cmd == "bench") return cmd_bench(args);
-    if (cmd == "tune") {
-      std::cerr << "error: resgen " << cmd << " is not part of this build yet\n";
-      return 2;
-    }
+    if (cmd == "tune") return cmd_tune(args);
     std::cerr << "error: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const dsl::SpecError& e) {

@@ -22,6 +22,7 @@
 #include "generator/emit.hpp"
 #include "generator/registry.hpp"
 #include "generator/runtime/rg_runtime.h"
+#include "schedules/database.hpp"
 
 namespace resgen::cli {
 namespace fs = std::filesystem;

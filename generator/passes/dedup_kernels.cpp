@@ -12,7 +12,9 @@ namespace {
 
 std::string shape_str(Shape s) { return dsl::to_string(s).str(); }
 
-std::string signature(const Layer& l) {
+}  // namespace
+
+std::string kernel_signature(const Layer& l) {
   std::string s = std::string(layer_kind_name(l.kind)) + " " + shape_str(l.in) + "->" + shape_str(l.out);
   s += " k" + std::to_string(l.kernel) + " s" + std::to_string(l.stride) + " p" +
        std::to_string(l.padding) + " g" + std::to_string(l.groups);
@@ -24,13 +26,11 @@ std::string signature(const Layer& l) {
   return s;
 }
 
-}  // namespace
-
 void dedup_kernels(Lowered& out) {
   std::map<std::string, int> seen;
   for (std::size_t i = 0; i < out.layers.size(); ++i) {
     Layer& l = out.layers[i];
-    std::string sig = signature(l);
+    std::string sig = kernel_signature(l);
     auto [it, fresh] = seen.emplace(sig, static_cast<int>(out.kernels.size()));
     if (fresh) out.kernels.push_back(Kernel{sig, static_cast<int>(i)});
     l.kernel_id = it->second;

@@ -1,0 +1,105 @@
+// The convolution schedule space the tuner searches, and its baselines (tuner.hpp).
+//
+// A point is the manual schedule's knobs (schedules/cpu_manual.cpp): output channels per
+// register tile (in vectors), pixels per register tile, output rows per parallel task (the
+// parallel split), and input channels per reduction block (the L1 blocking of the weights).
+#include <algorithm>
+
+#include "generator/error.hpp"
+#include "generator/tune/tuner.hpp"
+
+namespace resgen::tune {
+
+KnobSpace::KnobSpace(const Layer& layer, const Halide::Target& target) : layer_(layer), target_(target) {
+  if (layer.kind != LayerKind::conv) return;
+  int vw = target.natural_vector_size<float>();
+  while (vw > 1 && vw > layer.out.c) vw /= 2;
+  for (int cv = 1; cv <= 4; ++cv)
+    if (cv * vw <= layer.out.c) cv_.push_back(cv);
+  int cig = layer.in.c / layer.groups;
+  for (int b = 1; b <= cig; ++b)
+    if (cig % b == 0) blocks_.push_back(b);
+  max_rows_ = layer.out.h;
+}
+
+// Accumulators (cv x tile vectors) plus a weight vector per cv and a broadcast must fit the
+// vector registers (16 with AVX2, 32 with AVX-512); past that the tile spills.
+int KnobSpace::max_tile(int cv) const {
+  int regs = target_.has_feature(Halide::Target::AVX512) ? 32 : 16;
+  return std::clamp((regs - 1 - cv) / cv, 1, 32);
+}
+
+bool KnobSpace::legal(const TunedSchedule& s) const {
+  try {
+    ConvKnobs r = resolve_conv_knobs(layer_, target_, s.knobs);
+    return r.channel_vectors == s.knobs.channel_vectors && r.tile == s.knobs.tile && r.rows == s.knobs.rows &&
+           r.channel_block == s.knobs.channel_block;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+TunedSchedule KnobSpace::random(std::mt19937& rng) const {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  TunedSchedule s;
+  s.kind = TunedSchedule::Kind::knobs;
+  s.knobs.channel_vectors = cv_[pick(0, int(cv_.size()) - 1)];
+  s.knobs.tile = pick(1, max_tile(s.knobs.channel_vectors));
+  // Rows per task: small counts matter most (the pool needs tasks), so log-uniform.
+  double lr = std::uniform_real_distribution<double>(0, std::log2(double(max_rows_) + 1))(rng);
+  s.knobs.rows = std::clamp(int(std::exp2(lr)), 1, max_rows_);
+  s.knobs.channel_block = blocks_[pick(0, int(blocks_.size()) - 1)];
+  return s;
+}
+
+TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) const {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  TunedSchedule s = from;
+  s.kind = TunedSchedule::Kind::knobs;
+  ConvKnobs& k = s.knobs;
+  int moves = pick(1, 2);
+  for (int m = 0; m < moves; ++m) {
+    switch (pick(0, 3)) {
+      case 0: k.channel_vectors = cv_[pick(0, int(cv_.size()) - 1)]; break;
+      case 1: k.tile += pick(0, 1) ? pick(1, 2) : -pick(1, 2); break;
+      case 2: {
+        int options[4] = {k.rows - 1, k.rows + 1, k.rows * 2, k.rows / 2};
+        k.rows = options[pick(0, 3)];
+        break;
+      }
+      default: {
+        auto it = std::find(blocks_.begin(), blocks_.end(), k.channel_block);
+        int i = it == blocks_.end() ? int(blocks_.size()) - 1 : int(it - blocks_.begin());
+        i = std::clamp(i + (pick(0, 1) ? 1 : -1), 0, int(blocks_.size()) - 1);
+        k.channel_block = blocks_[i];
+      }
+    }
+  }
+  k.tile = std::clamp(k.tile, 1, max_tile(k.channel_vectors));
+  k.rows = std::clamp(k.rows, 1, max_rows_);
+  return s;
+}
+
+std::vector<TunedSchedule> baselines(const Halide::Target& target, int beam) {
+  std::vector<TunedSchedule> out(1);  // manual
+  std::vector<std::string> names{"Adams2019", "Mullapudi2016", "Li2018"};
+  if (target.has_gpu_feature()) names = {"Anderson2021"};
+  for (const std::string& n : names) {
+    TunedSchedule s;
+    s.kind = TunedSchedule::Kind::autoscheduler;
+    s.autoscheduler = n;
+    s.params = autoscheduler_params(n);
+    out.push_back(s);
+    if (beam > 1 && (n == "Adams2019" || n == "Anderson2021")) {
+      // A bounded beam search with the cost model, beside the greedy default.
+      s.params.clear();
+      std::map<std::string, std::string> p = default_autoscheduler_params(n);
+      p["beam_size"] = std::to_string(beam);
+      for (const auto& [k, v] : p) s.params += (s.params.empty() ? "" : ",") + k + "=" + v;
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+}  // namespace resgen::tune
