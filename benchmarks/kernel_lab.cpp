@@ -1,0 +1,179 @@
+// kernel_lab: each distinct convolution of a network, JIT-compiled with the manual CPU schedule
+// for this machine and timed alone, checked against the unscheduled algorithm first.
+//   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs cv2-t6-r3-b64] [--stmt DIR]
+// Prints, per kernel, the median ms of one image, GFLOP/s, and the knobs the schedule chose:
+// the quick loop for schedule work (seconds per kernel instead of a whole generate and bench).
+// --knobs overrides the heuristic's fields given (others stay to it). --stmt writes each kernel's lowered statement (HTML) to DIR. Threads: HL_NUM_THREADS.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "generator/kernel.hpp"
+#include "generator/lowered.hpp"
+#include "generator/registry.hpp"
+#include "resgen/zoo.hpp"
+#include "schedules/schedules.hpp"
+
+using namespace resgen;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Instance {
+  KernelPipeline kp = {};
+  Halide::Pipeline pipe;
+  std::vector<Halide::Buffer<float>> inputs;
+  Halide::Buffer<float> out;
+
+  Instance(const Layer& l, const ConvKnobs* knobs, const Halide::Target& t) : kp(define_kernel(l)) {
+    pipe = Halide::Pipeline(kp.output);
+    if (knobs) schedule_cpu_manual(l, kp, t, *knobs);
+    pipe.compile_jit(t);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (Halide::ImageParam p : kp.params) {
+      Halide::Buffer<float> b(kp.estimates.at(p.name()));
+      b.for_each_value([&](float& v) { v = d(rng); });
+      inputs.push_back(b);
+    }
+    out = Halide::Buffer<float>(kp.output_estimate);
+  }
+  double run_ms(const Halide::Target& t) {
+    for (std::size_t i = 0; i < kp.params.size(); ++i) kp.params[i].set(inputs[i]);
+    auto t0 = Clock::now();
+    pipe.realize(out, t);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  }
+};
+
+// "cv2-t6-r3-b64", any subset of the fields in any order; the others stay to the heuristic.
+ConvKnobs parse_knobs(const std::string& text) {
+  ConvKnobs k;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find('-', at);
+    std::string f = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? text.size() : end + 1;
+    if (f.rfind("cv", 0) == 0) k.channel_vectors = std::atoi(f.c_str() + 2);
+    else if (f[0] == 't') k.tile = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'r') k.rows = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'b') k.channel_block = std::atoi(f.c_str() + 1);
+  }
+  return k;
+}
+
+// The median of `v`.
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+bool agrees(const Instance& ref, const Instance& got) {
+  double err = 0;
+  for (int i = 0; i < int(ref.out.number_of_elements()); ++i)
+    err = std::max(err, double(std::fabs(ref.out.data()[i] - got.out.data()[i])));
+  return err < 1e-3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE] "
+                 "[--stmt DIR]\n");
+    return 2;
+  }
+  std::string net = argv[1], only, stmt_dir, vs_env;
+  std::optional<dsl::Shape> input;
+  ConvKnobs knobs, vs_knobs;
+  bool paired = false;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--only") only = argv[i + 1];
+    else if (a == "--stmt") stmt_dir = argv[i + 1];
+    else if (a == "--knobs") knobs = parse_knobs(argv[i + 1]);
+    else if (a == "--vs") vs_knobs = parse_knobs(argv[i + 1]), paired = true;
+    else if (a == "--vs-env") vs_env = argv[i + 1], paired = true;
+    else if (a == "--input") {
+      int c, h, w;
+      if (std::sscanf(argv[i + 1], "%dx%dx%d", &c, &h, &w) != 3) return 2;
+      input = dsl::Shape{c, h, w};
+    } else {
+      std::fprintf(stderr, "kernel_lab: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (paired && !vs_env.empty()) vs_knobs = knobs;    // B differs by the environment only
+  try {
+    Lowered low = lower(build_network(net, input, std::nullopt));
+    Halide::Target t = Halide::get_host_target();
+    double total = 0, total_b = 0;
+    if (paired)
+      fmt::print("{:>8} {:>8} {:>6} {:>5}  {:<16} {}\n", "A ms", "B ms", "B/A", "count", "knobs A", "kernel");
+    else
+      fmt::print("{:>8} {:>8} {:>8} {:>5}  {:<16} {}\n", "ms", "min ms", "GFLOP/s", "count", "knobs", "kernel");
+    for (const Kernel& k : low.kernels) {
+      const Layer& l = low.layers[k.representative];
+      if ((l.kind != LayerKind::conv && l.kind != LayerKind::linear) || k.signature.find(only) == std::string::npos) continue;
+      int count = 0;
+      for (const Layer& m : low.layers) count += m.kernel_id == l.kernel_id;
+      Instance ref(l, nullptr, t), a(l, &knobs, t);
+      std::unique_ptr<Instance> b;
+      if (paired) {
+        std::string name = vs_env.substr(0, vs_env.find('='));
+        if (!vs_env.empty()) setenv(name.c_str(), vs_env.substr(vs_env.find('=') + 1).c_str(), 1);
+        b = std::make_unique<Instance>(l, &vs_knobs, t);
+        if (!vs_env.empty()) unsetenv(name.c_str());
+      }
+      ref.run_ms(t);
+      a.run_ms(t);
+      if (b) b->run_ms(t);
+      if (!agrees(ref, a) || (b && !agrees(ref, *b))) {
+        fmt::print(stderr, "kernel_lab: {} differs from the algorithm\n", k.signature);
+        return 1;
+      }
+      if (!stmt_dir.empty())
+        a.pipe.compile_to_lowered_stmt(fmt::format("{}/k{}.html", stmt_dir, l.kernel_id), a.kp.args,
+                                       Halide::StmtOutputFormat::HTML, t);
+      // Rounds of a few runs each, A and B in turns, so both see the same machine.
+      std::vector<double> ms_a, ms_b;
+      auto end = Clock::now() + std::chrono::milliseconds(paired ? 1200 : 400);
+      while (ms_a.size() < 10 || (Clock::now() < end && ms_a.size() < 1000))
+        for (int r = 0; r < 5; ++r) {
+          ms_a.push_back(a.run_ms(t));
+          if (b) ms_b.push_back(b->run_ms(t));
+        }
+      double med = median(ms_a);
+      double flops = l.kind == LayerKind::linear
+                         ? 2.0 * l.out.c * l.in.c * l.in.w * l.in.h
+                         : 2.0 * l.out.c * l.out.w * l.out.h * (l.in.c / l.groups) * l.kernel * l.kernel;
+      ConvKnobs kn = l.kind == LayerKind::conv ? resolve_conv_knobs(l, t, knobs) : ConvKnobs{};
+      std::string knob_text = fmt::format("cv{}-t{}-r{}-b{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block);
+      total += med * count;
+      if (paired) {
+        double mb = median(ms_b);
+        total_b += mb * count;
+        fmt::print("{:8.3f} {:8.3f} {:6.3f} {:5d}  {:<16} {}\n", med, mb, mb / med, count, knob_text, k.signature);
+      } else {
+        double lo = *std::min_element(ms_a.begin(), ms_a.end());
+        fmt::print("{:8.3f} {:8.3f} {:8.1f} {:5d}  {:<16} {}\n", med, lo, flops / med / 1e6, count, knob_text,
+                   k.signature);
+      }
+    }
+    if (paired)
+      fmt::print("{:8.3f} {:8.3f} {:6.3f}  ms in the convolutions, weighted by use\n", total, total_b, total_b / total);
+    else
+      fmt::print("{:8.3f} ms in the convolutions, weighted by use\n", total);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kernel_lab: %s\n", e.what());
+    return 1;
+  }
+}
