@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -217,6 +218,8 @@ std::vector<const ScheduleRecord*> Database::of(const std::string& signature) co
 }
 
 DatabaseWriter::DatabaseWriter(const std::string& path) : path_(path) {
+  std::error_code ec;  // a new database may be in a new folder
+  if (auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir, ec);
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(fmt::format("cannot open the schedule database {} for writing: {}", path, std::strerror(errno)));
   // A file whose last line was cut off (a killed tuner) gets a newline first, so the next

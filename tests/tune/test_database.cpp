@@ -161,3 +161,14 @@ TEST_CASE("a confirmation round's records supersede the search's times") {
   CHECK(b->paired());
   CHECK(b->schedule.key() == "cv2-t6-r2-b8");
 }
+
+TEST_CASE("a new database's folder is created") {
+  fs::path dir = fs::temp_directory_path() / ("resgen_db_dir_" + std::to_string(::getpid()));
+  std::string path = (dir / "sub" / "db.jsonl").string();
+  {
+    DatabaseWriter w(path);
+    w.append(record("conv a", 1.0));
+  }
+  CHECK(Database::load(path, kTarget).records.size() == 1);
+  fs::remove_all(dir);
+}
