@@ -1,9 +1,9 @@
 // kernel_lab: each distinct convolution of a network, JIT-compiled with the manual CPU schedule
 // for this machine and timed alone, checked against the unscheduled algorithm first.
 //   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE]
-//                        [--cold 1] [--stmt DIR]
-// Prints, per kernel, the median ms of one image, GFLOP/s, and the knobs the schedule chose:
-// the quick loop for schedule work (seconds per kernel instead of a whole generate and bench).
+//                        [--batch N] [--cold 1] [--stmt DIR]
+// Prints, per kernel, the median ms of a batch (--batch, default 1), GFLOP/s, and the knobs the
+// schedule chose: the quick loop for schedule work (seconds per kernel instead of a whole generate and bench).
 // --knobs overrides the heuristic's fields given (others stay to it). --stmt writes each kernel's lowered statement (HTML) to DIR. Threads: HL_NUM_THREADS.
 #include <fmt/format.h>
 
@@ -30,6 +30,7 @@ namespace {
 // --cold: every timed run starts with the caches full of other data, as a layer of a network
 // whose weights are larger than the last-level cache finds them.
 bool cold = false;
+int batch = 1;
 void evict_caches() {
   static std::vector<float> junk(64 << 20 >> 2);
   for (std::size_t i = 0; i < junk.size(); i += 16) junk[i] += 1.0f;
@@ -48,11 +49,15 @@ struct Instance {
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> d(-1, 1);
     for (Halide::ImageParam p : kp.params) {
-      Halide::Buffer<float> b(kp.estimates.at(p.name()));
+      std::vector<int> extents = kp.estimates.at(p.name());
+      if (p.name() == "input" || p.name() == "residual") extents.back() = batch;
+      Halide::Buffer<float> b(extents);
       b.for_each_value([&](float& v) { v = d(rng); });
       inputs.push_back(b);
     }
-    out = Halide::Buffer<float>(kp.output_estimate);
+    std::vector<int> extents = kp.output_estimate;
+    extents.back() = batch;
+    out = Halide::Buffer<float>(extents);
   }
   double run_ms(const Halide::Target& t) {
     if (cold) evict_caches();
@@ -98,7 +103,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE] "
-                 "[--cold 1] [--stmt DIR]\n");
+                 "[--batch N] [--cold 1] [--stmt DIR]\n");
     return 2;
   }
   std::string net = argv[1], only, stmt_dir, vs_env;
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--only") only = argv[i + 1];
     else if (a == "--stmt") stmt_dir = argv[i + 1];
+    else if (a == "--batch") batch = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--cold") cold = std::string(argv[i + 1]) == "1";
     else if (a == "--knobs") knobs = parse_knobs(argv[i + 1]);
     else if (a == "--vs") vs_knobs = parse_knobs(argv[i + 1]), paired = true;
@@ -172,9 +178,9 @@ int main(int argc, char** argv) {
           if (b) ms_b.push_back(b->run_ms(t));
         }
       double med = median(ms_a);
-      double flops = l.kind == LayerKind::linear
+      double flops = batch * (l.kind == LayerKind::linear
                          ? 2.0 * l.out.c * l.in.c * l.in.w * l.in.h
-                         : 2.0 * l.out.c * l.out.w * l.out.h * (l.in.c / l.groups) * l.kernel * l.kernel;
+                         : 2.0 * l.out.c * l.out.w * l.out.h * (l.in.c / l.groups) * l.kernel * l.kernel);
       ConvKnobs kn = l.kind == LayerKind::conv ? resolve_conv_knobs(l, t, knobs) : ConvKnobs{};
       std::string knob_text = fmt::format("cv{}-t{}-r{}-b{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block);
       total += med * count;

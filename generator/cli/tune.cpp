@@ -130,7 +130,9 @@ struct Tuner {
   }
 
   bool search_done(const Signature& s) const {
-    if (s.reference_failed) return true;
+    // A confirmation round ends the search for good: a candidate still in flight when it
+    // started may yet report a gain, which must not reopen the search.
+    if (s.reference_failed || s.confirmed || s.confirm_running) return true;
     if (!baselines_done(s)) return false;
     return !s.conv || !s.has_best || s.since_improvement >= patience;
   }
