@@ -1,10 +1,11 @@
-// kernel_lab: each distinct convolution of a network, JIT-compiled with the manual CPU schedule
-// for this machine and timed alone, checked against the unscheduled algorithm first.
+// kernel_lab: each distinct convolution (and linear layer) of a network, JIT-compiled with the
+// manual CPU schedule for this machine and timed alone, checked against the unscheduled
+// algorithm first: the quick loop for schedule work (seconds per kernel instead of a generate
+// and a bench). README "How it works" describes the options.
 //   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE]
 //                        [--batch N] [--cold 1] [--stmt DIR]
-// Prints, per kernel, the median ms of a batch (--batch, default 1), GFLOP/s, and the knobs the
-// schedule chose: the quick loop for schedule work (seconds per kernel instead of a whole generate and bench).
-// --knobs overrides the heuristic's fields given (others stay to it). --stmt writes each kernel's lowered statement (HTML) to DIR. Threads: HL_NUM_THREADS.
+// Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs or --vs-env, A
+// and B timed in turns and B/A. Threads: HL_NUM_THREADS.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -76,10 +77,14 @@ ConvKnobs parse_knobs(const std::string& text) {
     std::size_t end = text.find('-', at);
     std::string f = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
     at = end == std::string::npos ? text.size() : end + 1;
-    if (f.rfind("cv", 0) == 0) k.channel_vectors = std::atoi(f.c_str() + 2);
-    else if (f[0] == 't') k.tile = std::atoi(f.c_str() + 1);
-    else if (f[0] == 'r') k.rows = std::atoi(f.c_str() + 1);
-    else if (f[0] == 'b') k.channel_block = std::atoi(f.c_str() + 1);
+    if (f.rfind("cv", 0) == 0)
+      k.channel_vectors = std::atoi(f.c_str() + 2);
+    else if (f[0] == 't')
+      k.tile = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'r')
+      k.rows = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'b')
+      k.channel_block = std::atoi(f.c_str() + 1);
   }
   return k;
 }
@@ -101,9 +106,10 @@ bool agrees(const Instance& ref, const Instance& got) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE] "
-                 "[--batch N] [--cold 1] [--stmt DIR]\n");
+    std::fprintf(
+        stderr,
+        "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE] "
+        "[--batch N] [--cold 1] [--stmt DIR]\n");
     return 2;
   }
   std::string net = argv[1], only, stmt_dir, vs_env;
@@ -112,13 +118,20 @@ int main(int argc, char** argv) {
   bool paired = false;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--only") only = argv[i + 1];
-    else if (a == "--stmt") stmt_dir = argv[i + 1];
-    else if (a == "--batch") batch = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--cold") cold = std::string(argv[i + 1]) == "1";
-    else if (a == "--knobs") knobs = parse_knobs(argv[i + 1]);
-    else if (a == "--vs") vs_knobs = parse_knobs(argv[i + 1]), paired = true;
-    else if (a == "--vs-env") vs_env = argv[i + 1], paired = true;
+    if (a == "--only")
+      only = argv[i + 1];
+    else if (a == "--stmt")
+      stmt_dir = argv[i + 1];
+    else if (a == "--batch")
+      batch = std::max(1, std::atoi(argv[i + 1]));
+    else if (a == "--cold")
+      cold = std::string(argv[i + 1]) == "1";
+    else if (a == "--knobs")
+      knobs = parse_knobs(argv[i + 1]);
+    else if (a == "--vs")
+      vs_knobs = parse_knobs(argv[i + 1]), paired = true;
+    else if (a == "--vs-env")
+      vs_env = argv[i + 1], paired = true;
     else if (a == "--input") {
       int c, h, w;
       if (std::sscanf(argv[i + 1], "%dx%dx%d", &c, &h, &w) != 3) return 2;
@@ -128,7 +141,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (paired && !vs_env.empty()) vs_knobs = knobs;    // B differs by the environment only
+  if (paired && !vs_env.empty()) vs_knobs = knobs;  // B differs by the environment only
   try {
     Lowered low = lower(build_network(net, input, std::nullopt));
     Halide::Target t = Halide::get_host_target();
@@ -136,10 +149,13 @@ int main(int argc, char** argv) {
     if (paired)
       fmt::print("{:>8} {:>8} {:>6} {:>5}  {:<16} {}\n", "A ms", "B ms", "B/A", "count", "knobs A", "kernel");
     else
-      fmt::print("{:>8} {:>8} {:>8} {:>5}  {:<16} {}\n", "ms", "min ms", "GFLOP/s", "count", "knobs", "kernel");
+      fmt::print("{:>8} {:>8} {:>8} {:>5}  {:<16} {}\n", "ms", "min ms", "GFLOP/s", "count", "knobs",
+                 "kernel");
     for (const Kernel& k : low.kernels) {
       const Layer& l = low.layers[k.representative];
-      if ((l.kind != LayerKind::conv && l.kind != LayerKind::linear) || k.signature.find(only) == std::string::npos) continue;
+      if ((l.kind != LayerKind::conv && l.kind != LayerKind::linear) ||
+          k.signature.find(only) == std::string::npos)
+        continue;
       int count = 0;
       for (const Layer& m : low.layers) count += m.kernel_id == l.kernel_id;
       try {
@@ -178,16 +194,18 @@ int main(int argc, char** argv) {
           if (b) ms_b.push_back(b->run_ms(t));
         }
       double med = median(ms_a);
-      double flops = batch * (l.kind == LayerKind::linear
-                         ? 2.0 * l.out.c * l.in.c * l.in.w * l.in.h
-                         : 2.0 * l.out.c * l.out.w * l.out.h * (l.in.c / l.groups) * l.kernel * l.kernel);
+      double flops = batch * (l.kind == LayerKind::linear ? 2.0 * l.out.c * l.in.c * l.in.w * l.in.h
+                                                          : 2.0 * l.out.c * l.out.w * l.out.h *
+                                                                (l.in.c / l.groups) * l.kernel * l.kernel);
       ConvKnobs kn = l.kind == LayerKind::conv ? resolve_conv_knobs(l, t, knobs) : ConvKnobs{};
-      std::string knob_text = fmt::format("cv{}-t{}-r{}-b{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block);
+      std::string knob_text =
+          fmt::format("cv{}-t{}-r{}-b{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block);
       total += med * count;
       if (paired) {
         double mb = median(ms_b);
         total_b += mb * count;
-        fmt::print("{:8.3f} {:8.3f} {:6.3f} {:5d}  {:<16} {}\n", med, mb, mb / med, count, knob_text, k.signature);
+        fmt::print("{:8.3f} {:8.3f} {:6.3f} {:5d}  {:<16} {}\n", med, mb, mb / med, count, knob_text,
+                   k.signature);
       } else {
         double lo = *std::min_element(ms_a.begin(), ms_a.end());
         fmt::print("{:8.3f} {:8.3f} {:8.1f} {:5d}  {:<16} {}\n", med, lo, flops / med / 1e6, count, knob_text,
@@ -195,7 +213,8 @@ int main(int argc, char** argv) {
       }
     }
     if (paired)
-      fmt::print("{:8.3f} {:8.3f} {:6.3f}  ms in the convolutions, weighted by use\n", total, total_b, total_b / total);
+      fmt::print("{:8.3f} {:8.3f} {:6.3f}  ms in the convolutions, weighted by use\n", total, total_b,
+                 total_b / total);
     else
       fmt::print("{:8.3f} ms in the convolutions, weighted by use\n", total);
   } catch (const std::exception& e) {
