@@ -5,9 +5,9 @@
 // while the reduction over (ci, kx, ky) streams weights and broadcasts input scalars. A task
 // (the unit of parallelism) is one channel tile x a few rows of one image; within it the input
 // channels are blocked so a block's weights stay near L1 across all the task's tiles. A padded
-// convolution's zero-extended input is copied once per layer (rows in parallel) before its
-// tasks, so the inner loop has no bounds checks. Convolutions without groups tile the task's
-// pixels as one flattened run; grouped ones tile each row.
+// convolution's zero-extended input is copied before the reduction (once per layer, rows in
+// parallel; per task when small), so the inner loop has no bounds checks. Convolutions without
+// groups tile the task's pixels as one flattened run; grouped ones tile each row.
 #include <fmt/format.h>
 
 #include <algorithm>
