@@ -32,7 +32,7 @@ int vector_width(const Target& t, int extent) {
 // tile's accumulators (vectors x pixels) must leave a few of the target's vector registers (16
 // with AVX2 and 32-bit NEON, 32 with AVX-512 and 64-bit NEON) for weights and broadcasts, and
 // there should be at least 8 of them to cover the FMA latency. Wider tiles amortize the tile's
-// weight loads and accumulator traffic over more pixels (measured: 6 pixels beat 4 by 7 to 12% on
+// weight loads and accumulator traffic over more pixels (measured: 6 pixels beat 4 by 4 to 13% on
 // AVX2), so the cost per pixel is modelled as (1 + 2 / width) times the pixels computed per
 // pixel kept (a run rounded up to whole tiles recomputes its last pixels).
 int tile_width(const Target& t, int pixels, int vectors) {
