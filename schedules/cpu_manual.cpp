@@ -214,6 +214,14 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   return r;
 }
 
+bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
+  try {
+    return resolve_conv_knobs(l, t, knobs) == knobs;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   switch (l.kind) {
     case LayerKind::conv: schedule_conv(l, k, t, resolve_conv_knobs(l, t, knobs)); break;

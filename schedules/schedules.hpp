@@ -19,6 +19,7 @@ struct ConvKnobs {
   int tile = 0;             // pixels per register tile (along the flattened pixels, or a row)
   int rows = 0;             // output rows per parallel task
   int channel_block = 0;    // input channels per reduction block; divides in_c / groups
+  bool operator==(const ConvKnobs&) const = default;
 };
 
 // The heuristic knobs for `layer`, every field set.
@@ -26,6 +27,10 @@ ConvKnobs default_conv_knobs(const Layer& layer, const Halide::Target& target);
 
 // Throws resgen::Error unless `knobs` (after filling zeros with defaults) is legal for `layer`.
 ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
+
+// Whether `knobs` (every field set) is legal for `layer` as it stands: resolve_conv_knobs
+// accepts it and changes nothing. Tuned records and the tuner's candidates must pass this.
+bool conv_knobs_legal(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
 
 // The manual CPU schedule; `knobs` only affect convolutions.
 void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target,

@@ -54,14 +54,7 @@ bool usable(const ScheduleRecord& r, const Layer& layer, const Halide::Target& t
     case TunedSchedule::Kind::autoscheduler:
       return known_autoscheduler(s.autoscheduler) && parse_params(s.params).has_value();
     case TunedSchedule::Kind::knobs:
-      if (layer.kind != LayerKind::conv) return false;
-      try {
-        ConvKnobs k = resolve_conv_knobs(layer, target, s.knobs);
-        return k.channel_vectors == s.knobs.channel_vectors && k.tile == s.knobs.tile && k.rows == s.knobs.rows &&
-               k.channel_block == s.knobs.channel_block;
-      } catch (const Error&) {
-        return false;
-      }
+      return layer.kind == LayerKind::conv && conv_knobs_legal(layer, target, s.knobs);
   }
   return false;
 }

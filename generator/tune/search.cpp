@@ -5,7 +5,6 @@
 // parallel split), and input channels per reduction block (the L1 blocking of the weights).
 #include <algorithm>
 
-#include "generator/error.hpp"
 #include "generator/tune/tuner.hpp"
 
 namespace resgen::tune {
@@ -29,15 +28,7 @@ int KnobSpace::max_tile(int cv) const {
   return std::clamp((regs - 1 - cv) / cv, 1, 32);
 }
 
-bool KnobSpace::legal(const TunedSchedule& s) const {
-  try {
-    ConvKnobs r = resolve_conv_knobs(layer_, target_, s.knobs);
-    return r.channel_vectors == s.knobs.channel_vectors && r.tile == s.knobs.tile && r.rows == s.knobs.rows &&
-           r.channel_block == s.knobs.channel_block;
-  } catch (const Error&) {
-    return false;
-  }
-}
+bool KnobSpace::legal(const TunedSchedule& s) const { return conv_knobs_legal(layer_, target_, s.knobs); }
 
 TunedSchedule KnobSpace::random(std::mt19937& rng) const {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
