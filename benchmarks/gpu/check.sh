@@ -13,10 +13,21 @@ libs=${RESGEN_CHECK_LIBS:-libs}
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 work=${TMPDIR:-/tmp}/resgen_gpu_check
 mkdir -p "$work"
+link() {  # link DIR: one shared library per carried folder (NET or NET@variant), in parallel
+  local dir=${1%/} name net
+  name=$(basename "$dir")
+  net=${name%%@*}
+  # -Bsymbolic: each library keeps its own Halide runtime when several are loaded.
+  ${CXX:-g++} -std=c++17 -O2 -shared -fPIC -o "$work/libbench_$name.so" bench_wrapper.cpp \
+    -DRG_NET="$net" -DRG_HEADER="\"$net.h\"" -I "$dir" -Wl,-Bsymbolic \
+    -Wl,--whole-archive "$dir/lib$net.a" -Wl,--no-whole-archive -lpthread -ldl ||
+    echo "warning: $name did not link; check.py skips it" >&2
+}
+pids=()
 for dir in "$libs"/*/; do
-  net=$(basename "$dir")
-  ${CXX:-g++} -std=c++17 -O2 -shared -fPIC -o "$work/libbench_$net.so" bench_wrapper.cpp \
-    -DRG_NET="$net" -DRG_HEADER="\"$net.h\"" -I "$dir" \
-    -Wl,--whole-archive "$dir/lib$net.a" -Wl,--no-whole-archive -lpthread -ldl
+  link "$dir" &
+  pids+=($!)
+  if [ ${#pids[@]} -ge "$(nproc)" ]; then wait "${pids[0]}" || true; pids=("${pids[@]:1}"); fi
 done
+wait
 exec ${PYTHON:-python3} check.py --libs "$libs" --work "$work" "$@"
