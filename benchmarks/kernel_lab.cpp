@@ -69,7 +69,7 @@ struct Instance {
   }
 };
 
-// "cv2-t6-r3-b64", any subset of the fields in any order; the others stay to the heuristic.
+// "cv2-t6-r3-b64-o1-p2", any subset of the fields in any order; the others stay to the heuristic.
 ConvKnobs parse_knobs(const std::string& text) {
   ConvKnobs k;
   std::size_t at = 0;
@@ -85,6 +85,10 @@ ConvKnobs parse_knobs(const std::string& text) {
       k.rows = std::atoi(f.c_str() + 1);
     else if (f[0] == 'b')
       k.channel_block = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'o')
+      k.order = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'p')
+      k.padded = std::atoi(f.c_str() + 1);
   }
   return k;
 }
@@ -199,7 +203,8 @@ int main(int argc, char** argv) {
                                                                 (l.in.c / l.groups) * l.kernel * l.kernel);
       ConvKnobs kn = l.kind == LayerKind::conv ? resolve_conv_knobs(l, t, knobs) : ConvKnobs{};
       std::string knob_text =
-          fmt::format("cv{}-t{}-r{}-b{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block);
+          fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block,
+                      kn.order, kn.padded);
       total += med * count;
       if (paired) {
         double mb = median(ms_b);

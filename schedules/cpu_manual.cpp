@@ -101,13 +101,15 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t, con
   int vw = vector_width(t, l.out.c);
   int tc = knobs.channel_vectors * vw, ty = knobs.rows, tile = knobs.tile, cib = knobs.channel_block;
 
-  // A task: one channel tile x `ty` rows of one image; its accumulators live in `acc`.
+  // A task: one channel tile x `ty` rows of one image; its accumulators live in `acc`. Tasks
+  // run a channel tile's row blocks in turn (order 1) or a row block's channel tiles (order 2).
   out.split(c, co, ci, tc, TailStrategy::ShiftInwards).split(y, yo, yi, ty, TailStrategy::ShiftInwards);
+  Var inner = knobs.order == 2 ? co : yo, outer = knobs.order == 2 ? yo : co;
   if (flat)
-    out.reorder(ci, x, yi, yo, co, n);
+    out.reorder(ci, x, yi, inner, outer, n);
   else
-    out.split(x, xo, xi, tile, TailStrategy::ShiftInwards).reorder(ci, xi, xo, yi, yo, co, n).unroll(xi);
-  out.vectorize(ci, vw).unroll(ci).fuse(yo, co, task).fuse(task, n, task).parallel(task);
+    out.split(x, xo, xi, tile, TailStrategy::ShiftInwards).reorder(ci, xi, xo, yi, inner, outer, n).unroll(xi);
+  out.vectorize(ci, vw).unroll(ci).fuse(inner, outer, task).fuse(task, n, task).parallel(task);
 
   // The reduction: for each block of input channels, every register tile of the task; the
   // block's weights stay in L1 while the task's pixels stream past them.
@@ -123,18 +125,24 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t, con
     update.reorder(c, pi, rci, r.y, r.z, po, acc.args()[2], rco);
   update.vectorize(c, vw).unroll(c).unroll(pi);
 
-  // A large zero-extended input is copied once for the whole layer (rows in parallel), not once
-  // per task: every channel tile's tasks read the same rows, and a copy per task costs them all
-  // again (measured: 5 to 10% on ImageNet-sized 3x3 layers). A small one (CIFAR) is copied per
-  // task, which spares the layer a second parallel loop (measured: 5 to 10% the other way).
-  int64_t padded_bytes = int64_t(4) * l.in.c * (l.in.w + 2 * l.padding) * (l.in.h + 2 * l.padding);
-  if (Func padded = k.stage("padded"); padded.defined() && padded_bytes >= 128 * 1024) {
+  // The zero-extended input (default_padded_placement): once per layer, per task, or inlined.
+  if (Func padded = k.stage("padded"); padded.defined() && knobs.padded == 2) {
     Var pc = padded.args()[0], py = padded.args()[2], pn = padded.args()[3], rows("rows");
     padded.compute_root().fuse(py, pn, rows).parallel(rows);
     padded.vectorize(pc, vector_width(t, l.in.c), TailStrategy::GuardWithIf);
-  } else {
+  } else if (knobs.padded == 1) {
     compute_padded_at_task(l, k, out, task, t);
   }
+}
+
+// A large zero-extended input is copied once for the whole layer (rows in parallel), not once
+// per task: every channel tile's tasks read the same rows, and a copy per task costs them all
+// again (measured: 5 to 10% on ImageNet-sized 3x3 layers). A small one (CIFAR) is copied per
+// task, which spares the layer a second parallel loop (measured: 5 to 10% the other way).
+int default_padded_placement(const Layer& l) {
+  if (l.kind != LayerKind::conv || l.padding == 0) return 1;
+  int64_t bytes = int64_t(4) * l.in.c * (l.in.w + 2 * l.padding) * (l.in.h + 2 * l.padding);
+  return bytes >= 128 * 1024 ? 2 : 1;
 }
 
 // Elementwise and pooling kernels: channels in vectors, rows (x images) in parallel.
@@ -186,6 +194,8 @@ ConvKnobs default_conv_knobs(const Layer& l, const Target& t) {
   d.rows = task_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
   d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
   d.channel_block = channel_block(l, d.channel_vectors * vw);
+  d.order = 1;
+  d.padded = default_padded_placement(l);
   return d;
 }
 
@@ -199,10 +209,12 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   if (!r.rows) r.rows = task_rows(l, channel_tiles);
   if (!r.tile) r.tile = tile_width(t, flat_pixels(l) ? r.rows * l.out.w : l.out.w, r.channel_vectors);
   if (!r.channel_block) r.channel_block = channel_block(l, r.channel_vectors * vw);
+  if (!r.order) r.order = d.order;
+  if (!r.padded) r.padded = d.padded;
   int cig = l.in.c / l.groups;
   auto bad = [&](const std::string& why) {
-    return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{}: {}", l.name, r.channel_vectors,
-                             r.tile, r.rows, r.channel_block, why));
+    return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{} o{} p{}: {}", l.name, r.channel_vectors,
+                             r.tile, r.rows, r.channel_block, r.order, r.padded, why));
   };
   if (r.channel_vectors < 1 || r.channel_vectors > 4) throw bad("channel vectors must be 1..4");
   if (r.channel_vectors * vw > l.out.c)
@@ -211,12 +223,18 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   if (r.tile < 1 || r.tile > 32) throw bad("pixels per tile must be 1..32");
   if (r.channel_block < 1 || cig % r.channel_block != 0)
     throw bad(fmt::format("the channel block must divide the {} input channels", cig));
+  if (r.order < 1 || r.order > 2) throw bad("the task order must be 1 or 2");
+  if (r.padded < 1 || r.padded > 3) throw bad("the padded input's place must be 1, 2 or 3");
+  if (l.padding == 0 && r.padded != 1) throw bad("the convolution has no padding: its place must be 1");
   return r;
 }
 
 bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
   try {
-    return resolve_conv_knobs(l, t, knobs) == knobs;
+    ConvKnobs r = resolve_conv_knobs(l, t, knobs), k = knobs;
+    if (!k.order) k.order = r.order;  // a record from before these knobs: the heuristic's
+    if (!k.padded) k.padded = r.padded;
+    return r == k;
   } catch (const Error&) {
     return false;
   }

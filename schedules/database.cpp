@@ -28,7 +28,8 @@ std::string TunedSchedule::key() const {
     case Kind::autoscheduler:
       return "auto:" + autoscheduler + (params == autoscheduler_params(autoscheduler) ? "" : "(" + params + ")");
     case Kind::knobs:
-      return fmt::format("cv{}-t{}-r{}-b{}", knobs.channel_vectors, knobs.tile, knobs.rows, knobs.channel_block);
+      return fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}", knobs.channel_vectors, knobs.tile, knobs.rows,
+                         knobs.channel_block, knobs.order, knobs.padded);
   }
   return "?";
 }
@@ -62,7 +63,9 @@ json schedule_json(const TunedSchedule& s) {
               {"channel_vectors", s.knobs.channel_vectors},
               {"tile", s.knobs.tile},
               {"rows", s.knobs.rows},
-              {"channel_block", s.knobs.channel_block}};
+              {"channel_block", s.knobs.channel_block},
+              {"order", s.knobs.order},
+              {"padded", s.knobs.padded}};
   }
   return {};
 }
@@ -94,8 +97,11 @@ TunedSchedule schedule_from(const json& j) {
     s.knobs.tile = field<int>(j, "tile");
     s.knobs.rows = field<int>(j, "rows");
     s.knobs.channel_block = field<int>(j, "channel_block");
+    // Records from before resgen 0.3 lack these (0: the heuristic's, as they were measured).
+    if (j.contains("order")) s.knobs.order = field<int>(j, "order");
+    if (j.contains("padded")) s.knobs.padded = field<int>(j, "padded");
     const ConvKnobs& k = s.knobs;
-    if (k.channel_vectors < 1 || k.tile < 1 || k.rows < 1 || k.channel_block < 1)
+    if (k.channel_vectors < 1 || k.tile < 1 || k.rows < 1 || k.channel_block < 1 || k.order < 0 || k.padded < 0)
       throw Error("a schedule knob is not a positive number");
   } else {
     throw Error(fmt::format("unknown schedule kind \"{}\"", kind));

@@ -6,8 +6,8 @@
 // Halide or resgen, or for another target, are reported and skipped, never applied.
 //
 //   {"signature":"conv 64x56x56->64x56x56 k3 s1 p1 g1 relu","target":"x86-64-linux-avx2-fma",
-//    "halide":"21.0.0","resgen":"0.2.0","schedule":{"kind":"knobs","channel_vectors":2,"tile":6,
-//    "rows":2,"channel_block":64},"status":"ok","time_ms":0.41,"min_ms":0.40,
+//    "halide":"21.0.0","resgen":"0.3.0","schedule":{"kind":"knobs","channel_vectors":2,"tile":6,
+//    "rows":2,"channel_block":64,"order":1,"padded":2},"status":"ok","time_ms":0.41,"min_ms":0.40,
 //    "measure":{"method":"jit","threads":2,"batch":1,"reps":25,"reference":"unscheduled"},
 //    "network":"resnet50","trial":7}
 #pragma once

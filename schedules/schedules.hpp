@@ -19,6 +19,12 @@ struct ConvKnobs {
   int tile = 0;             // pixels per register tile (along the flattened pixels, or a row)
   int rows = 0;             // output rows per parallel task
   int channel_block = 0;    // input channels per reduction block; divides in_c / groups
+  int order = 0;            // the parallel tasks' order: 1 a channel tile's row blocks in turn
+                            // (neighbouring tasks share weights), 2 a row block's channel tiles
+                            // in turn (they share input rows)
+  int padded = 0;           // where a padded convolution's zero-extended input is made: 1 per task,
+                            // 2 once per layer (rows in parallel), 3 nowhere (guarded loads in
+                            // the reduction); 1 for a convolution without padding
   bool operator==(const ConvKnobs&) const = default;
 };
 
@@ -30,6 +36,7 @@ ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, c
 
 // Whether `knobs` (every field set) is legal for `layer` as it stands: resolve_conv_knobs
 // accepts it and changes nothing. Tuned records and the tuner's candidates must pass this.
+// order and padded may be 0 (records older than those knobs: measured with the heuristic's).
 bool conv_knobs_legal(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
 
 // The manual CPU schedule; `knobs` only affect convolutions.

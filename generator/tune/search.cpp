@@ -2,7 +2,9 @@
 //
 // A point is the manual schedule's knobs (schedules/cpu_manual.cpp): output channels per
 // register tile (in vectors), pixels per register tile, output rows per parallel task (the
-// parallel split), and input channels per reduction block (the L1 blocking of the weights).
+// parallel split), input channels per reduction block (the L1 blocking of the weights), the
+// order of the parallel tasks (loop order), and where a padded input is made (per task, per
+// layer, or inlined into the reduction).
 #include <algorithm>
 
 #include "generator/tune/tuner.hpp"
@@ -19,6 +21,7 @@ KnobSpace::KnobSpace(const Layer& layer, const Halide::Target& target) : layer_(
   for (int b = 1; b <= cig; ++b)
     if (cig % b == 0) blocks_.push_back(b);
   max_rows_ = layer.out.h;
+  places_ = layer.padding > 0 ? 3 : 1;
 }
 
 // Accumulators (cv x tile vectors) plus a weight vector per cv and a broadcast must fit the
@@ -40,6 +43,8 @@ TunedSchedule KnobSpace::random(std::mt19937& rng) const {
   double lr = std::uniform_real_distribution<double>(0, std::log2(double(max_rows_) + 1))(rng);
   s.knobs.rows = std::clamp(int(std::exp2(lr)), 1, max_rows_);
   s.knobs.channel_block = blocks_[pick(0, int(blocks_.size()) - 1)];
+  s.knobs.order = pick(1, 2);
+  s.knobs.padded = pick(1, places_);
   return s;
 }
 
@@ -50,7 +55,7 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
   ConvKnobs& k = s.knobs;
   int moves = pick(1, 2);
   for (int m = 0; m < moves; ++m) {
-    switch (pick(0, 3)) {
+    switch (pick(0, 5)) {
       case 0: k.channel_vectors = cv_[pick(0, int(cv_.size()) - 1)]; break;
       case 1: k.tile += pick(0, 1) ? pick(1, 2) : -pick(1, 2); break;
       case 2: {
@@ -58,6 +63,8 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
         k.rows = options[pick(0, 3)];
         break;
       }
+      case 4: k.order = 3 - k.order; break;
+      case 5: k.padded = pick(1, places_); break;
       default: {
         auto it = std::find(blocks_.begin(), blocks_.end(), k.channel_block);
         int i = it == blocks_.end() ? int(blocks_.size()) - 1 : int(it - blocks_.begin());

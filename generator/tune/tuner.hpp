@@ -81,6 +81,7 @@ class KnobSpace {
   Halide::Target target_;
   std::vector<int> cv_, blocks_;
   int max_rows_ = 1;
+  int places_ = 1;  // padded-input places (3 for a padded convolution)
   int max_tile(int cv) const;
 };
 

@@ -198,11 +198,26 @@ TEST_CASE("conv: blocked weights (output channels a multiple of 16) under other 
   ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(ConvKnobs{4, 2, 2, 6}).test();
   ConvTester().input(32, 5, 6).output_channels(32).kernel(1).residual_same().knobs(ConvKnobs{2, 7, 5, 4}).batches({1, 3}).test();
   ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3).knobs(ConvKnobs{1, 5, 3, 1}).test();
+  // Task order 2 (a row block's channel tiles in turn), and the padded input made per task (1),
+  // once per layer (2) or nowhere (3: guarded loads), with batches of images.
+  for (int place : {1, 2, 3}) {
+    ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu()
+        .knobs(ConvKnobs{1, 3, 2, 8, 2, place}).batches({1, 3}).test();
+    ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3)
+        .knobs(ConvKnobs{1, 5, 3, 1, 1, place}).test();
+  }
+  ConvTester().input(32, 5, 6).output_channels(32).kernel(1).residual_same().knobs(ConvKnobs{2, 7, 2, 4, 2, 1}).batches({1, 3}).test();
+  ConvTester().input(16, 7, 7).output_channels(32).kernel(3).padding(1).groups(4).knobs(ConvKnobs{1, 3, 2, 2, 2, 3}).test();
   // Illegal knobs are an error naming the layer, not a wrong kernel.
   Layer l = ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).layer();
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{0, 0, 0, 7}),
                        doctest::Contains("channel block must divide"), resgen::Error);
   CHECK_THROWS_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{9, 0, 0, 0}), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{0, 0, 0, 0, 3, 0}),
+                       doctest::Contains("task order"), resgen::Error);
+  Layer unpadded = ConvTester().input(24, 9, 7).output_channels(64).kernel(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(unpadded, jit_target(), ConvKnobs{0, 0, 0, 0, 0, 2}),
+                       doctest::Contains("no padding"), resgen::Error);
 }
 
 TEST_CASE("conv: relu off keeps negative outputs; bias alone") {

@@ -48,7 +48,8 @@ def records(db):
 def key(r):
     s = r["schedule"]
     if s["kind"] == "knobs":
-        return f"cv{s['channel_vectors']}-t{s['tile']}-r{s['rows']}-b{s['channel_block']}"
+        return (f"cv{s['channel_vectors']}-t{s['tile']}-r{s['rows']}-b{s['channel_block']}"
+                f"-o{s.get('order', 0)}-p{s.get('padded', 0)}")
     return s["kind"] + ":" + s.get("autoscheduler", "") + s.get("params", "")
 
 

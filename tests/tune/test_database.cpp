@@ -51,7 +51,7 @@ TEST_CASE("a record survives a round trip through JSON") {
   ScheduleRecord back = record_from_json(record_to_json(r));
   CHECK(back.signature == r.signature);
   CHECK(back.target == r.target);
-  CHECK(back.schedule.key() == "cv2-t4-r2-b8");
+  CHECK(back.schedule.key() == "cv2-t4-r2-b8-o0-p0");
   CHECK(back.time_ms == doctest::Approx(0.5));
   CHECK(back.measure.reps == 10);
   TunedSchedule a;
@@ -110,7 +110,7 @@ TEST_CASE("the best record is the fastest verified one") {
   Database db = Database::load(f.path, kTarget);
   const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
   REQUIRE(b);
-  CHECK(b->schedule.key() == "cv1-t8-r1-b16");
+  CHECK(b->schedule.key() == "cv1-t8-r1-b16-o0-p0");
   CHECK(db.best("conv c", [](const ScheduleRecord&) { return true; }) == nullptr);
 }
 
@@ -126,7 +126,42 @@ TEST_CASE("knobs a layer does not accept are never applied") {
   f.write(record_to_json(bad_block) + "\n" + record_to_json(bad_width) + "\n" + record_to_json(legal) + "\n");
   const ScheduleRecord* r = tuned_record("tuned:" + f.path, l, t);
   REQUIRE(r);
-  CHECK(r->schedule.key() == "cv1-t4-r2-b8");
+  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o0-p0");
+}
+
+TEST_CASE("the task order and the padded input's place: old records apply as measured, illegal places never") {
+  TempFile f;
+  Layer l = conv_layer();
+  Halide::Target t(kTarget);
+  std::string sig = kernel_signature(l);
+  // A record written before these knobs existed names neither: it was measured with the
+  // heuristic's, and applies as such.
+  std::string old = record_to_json(record(sig, 0.4, {1, 4, 2, 8}));
+  for (const char* knob : {",\"order\":0", ",\"padded\":0"}) {
+    REQUIRE(old.find(knob) != std::string::npos);
+    old.erase(old.find(knob), std::string(knob).size());
+  }
+  f.write(old + "\n");
+  const ScheduleRecord* r = tuned_record("tuned:" + f.path, l, t);
+  REQUIRE(r);
+  CHECK(r->schedule.knobs.order == 0);
+  ConvKnobs applied = resolve_conv_knobs(l, t, r->schedule.knobs);
+  CHECK(applied.order == 1);
+  CHECK(applied.padded == default_conv_knobs(l, t).padded);
+  // Faster records with an order or a place out of range, or a place other than 1 for a
+  // convolution without padding, are skipped; the legal one with order 2, inlined input applies.
+  Layer unpadded = l;
+  unpadded.padding = 0, unpadded.out.h = unpadded.out.w = 6;
+  ScheduleRecord bad_order = record(sig, 0.1, {1, 4, 2, 8, 3, 1}), bad_place = record(sig, 0.2, {1, 4, 2, 8, 1, 4}),
+                 legal = record(sig, 0.3, {1, 4, 2, 8, 2, 3});
+  TempFile g;  // another file: generation reads each database once per process
+  g.path += ".2";
+  g.write(record_to_json(bad_order) + "\n" + record_to_json(bad_place) + "\n" + record_to_json(legal) + "\n");
+  r = tuned_record("tuned:" + g.path, l, t);
+  REQUIRE(r);
+  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o2-p3");
+  CHECK_FALSE(conv_knobs_legal(unpadded, t, ConvKnobs{1, 4, 2, 8, 1, 2}));
+  CHECK(conv_knobs_legal(unpadded, t, ConvKnobs{1, 4, 2, 8, 2, 1}));
 }
 
 TEST_CASE("appending after a cut-off line keeps every written record") {
@@ -159,7 +194,7 @@ TEST_CASE("a confirmation round's records supersede the search's times") {
   const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
   REQUIRE(b);
   CHECK(b->paired());
-  CHECK(b->schedule.key() == "cv2-t6-r2-b8");
+  CHECK(b->schedule.key() == "cv2-t6-r2-b8-o0-p0");
 }
 
 TEST_CASE("a new database's folder is created") {
