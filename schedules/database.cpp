@@ -120,6 +120,7 @@ std::string record_to_json(const ScheduleRecord& r) {
          {"status", r.status},
          {"time_ms", r.time_ms},
          {"min_ms", r.min_ms},
+         {"fast_ms", r.fast_ms},
          {"measure",
           {{"method", r.measure.method},
            {"threads", r.measure.threads},
@@ -152,6 +153,8 @@ ScheduleRecord record_from_json(const std::string& line) {
     throw Error(fmt::format("unknown status \"{}\"", r.status));
   r.time_ms = field<double>(j, "time_ms");
   r.min_ms = field<double>(j, "min_ms");
+  if (j.contains("fast_ms")) r.fast_ms = field<double>(j, "fast_ms");
+  if (r.fast_ms < 0) throw Error("\"fast_ms\" is negative");
   if (r.ok() && !(r.time_ms > 0 && r.min_ms > 0)) throw Error("a verified record without a positive time");
   if (!j.contains("measure") || !j["measure"].is_object()) throw Error("no \"measure\" object");
   const json& m = j["measure"];

@@ -386,6 +386,7 @@ int cmd_tune(const std::vector<std::string>& argv) {
         ScheduleRecord r;
         r.signature = s.text, r.target = t.target_key, r.halide = halide_version(), r.resgen = resgen_version();
         r.schedule = schedule, r.status = o.status, r.time_ms = o.median_ms, r.min_ms = o.min_ms;
+        r.fast_ms = o.fast_ms;
         r.measure.threads = t.config.threads, r.measure.reps = o.reps, r.error = o.error;
         if (paired) r.measure.method = "paired";
         r.network = lowered.network, r.trial = s.trials + 1;

@@ -120,7 +120,7 @@ double run_ms(Compiled& c, const Halide::Target& target) {
 
 std::string summary(std::vector<double> ms, double err) {
   std::sort(ms.begin(), ms.end());
-  return fmt::format("ok {} {} {} {}", ms[ms.size() / 2], ms.front(), ms.size(), err);
+  return fmt::format("ok {} {} {} {} {}", ms[ms.size() / 2], ms.front(), ms.size(), err, ms[ms.size() / 4]);
 }
 
 std::string run_child(const Layer& layer, int signature, bool reference, const TunedSchedule& schedule,
@@ -180,8 +180,9 @@ std::string run_confirmation(const Layer& layer, int signature, const std::vecto
     for (auto& k : kernels)
       if (k) k->run(target);
     auto begin = Clock::now();
-    double total = cfg.min_timed_s * finalists.size();
-    for (int round = 0; round < 40 && (round < 3 || std::chrono::duration<double>(Clock::now() - begin).count() < total);
+    // Four times a search candidate's timing each: the round decides.
+    double total = 4 * cfg.min_timed_s * finalists.size();
+    for (int round = 0; round < 80 && (round < 3 || std::chrono::duration<double>(Clock::now() - begin).count() < total);
          ++round)
       for (std::size_t i = 0; i < kernels.size(); ++i)
         if (kernels[i])
@@ -204,7 +205,7 @@ Outcome parse_outcome(const std::string& msg) {
   in >> head;
   if (head == "ok") {
     o.status = "ok";
-    in >> o.median_ms >> o.min_ms >> o.reps >> o.max_error;
+    in >> o.median_ms >> o.min_ms >> o.reps >> o.max_error >> o.fast_ms;
   } else if (head == "wrong") {
     o.status = "wrong";
     in >> o.max_error;

@@ -43,7 +43,7 @@ struct Job {
 
 struct Outcome {
   std::string status;  // ok, wrong, failed, timeout (reference jobs: ok or failed)
-  double median_ms = 0, min_ms = 0, max_error = 0;
+  double median_ms = 0, min_ms = 0, fast_ms = 0, max_error = 0;  // fast_ms: first quartile
   int reps = 0;
   std::string error;
   std::vector<Outcome> finalists;  // a confirmation round's, in the job's order

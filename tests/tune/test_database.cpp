@@ -114,6 +114,27 @@ TEST_CASE("the best record is the fastest verified one") {
   CHECK(db.best("conv c", [](const ScheduleRecord&) { return true; }) == nullptr);
 }
 
+TEST_CASE("records rank by their first quartile, older ones by their minimum") {
+  TempFile f;
+  // Lucky: the fastest single run, but a slow quarter; steady: fast in a quarter of its runs.
+  ScheduleRecord lucky = record("conv a", 1.0, {1, 8, 1, 16}), steady = record("conv a", 1.0, {2, 6, 2, 8});
+  lucky.min_ms = 0.70, lucky.fast_ms = 0.95;
+  steady.min_ms = 0.85, steady.fast_ms = 0.88;
+  std::string old = record_to_json(record("conv b", 1.0));  // min 0.9
+  std::size_t at = old.find("\"fast_ms\":");  // with the comma after it
+  REQUIRE(at != std::string::npos);
+  old.erase(at, old.find(',', at) + 1 - at);
+  f.write(record_to_json(lucky) + "\n" + record_to_json(steady) + "\n" + old + "\n");
+  Database db = Database::load(f.path, kTarget);
+  CHECK(db.problems.empty());
+  const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
+  REQUIRE(b);
+  CHECK(b->schedule.key() == "cv2-t6-r2-b8-o0-p0");
+  const ScheduleRecord* o = db.best("conv b", [](const ScheduleRecord&) { return true; });
+  REQUIRE(o);
+  CHECK(o->rank_ms() == doctest::Approx(0.9));
+}
+
 TEST_CASE("knobs a layer does not accept are never applied") {
   TempFile f;
   Layer l = conv_layer();
