@@ -2,10 +2,11 @@
 // manual CPU schedule for this machine and timed alone, checked against the unscheduled
 // algorithm first: the quick loop for schedule work (seconds per kernel instead of a generate
 // and a bench). README "How it works" describes the options.
-//   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE]
-//                        [--batch N] [--cold 1] [--stmt DIR]
-// Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs or --vs-env, A
-// and B timed in turns and B/A. Threads: HL_NUM_THREADS.
+//   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K]
+//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1] [--stmt DIR]
+// Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs, --vs-env or
+// --vs-tuned (B: each kernel's best record in the tuning database DB, as generate --schedule
+// tuned:DB applies it), A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "generator/lowered.hpp"
 #include "generator/registry.hpp"
 #include "resgen/zoo.hpp"
+#include "schedules/database.hpp"
 #include "schedules/schedules.hpp"
 
 using namespace resgen;
@@ -43,9 +45,14 @@ struct Instance {
   std::vector<Halide::Buffer<float>> inputs;
   Halide::Buffer<float> out;
 
-  Instance(const Layer& l, const ConvKnobs* knobs, const Halide::Target& t) : kp(define_kernel(l)) {
+  // Scheduled by `tuned`, else by the manual schedule with `knobs`, else not at all.
+  Instance(const Layer& l, const ConvKnobs* knobs, const Halide::Target& t, const TunedSchedule* tuned = nullptr)
+      : kp(define_kernel(l)) {
     pipe = Halide::Pipeline(kp.output);
-    if (knobs) schedule_cpu_manual(l, kp, t, *knobs);
+    if (tuned)
+      apply_tuned_schedule(*tuned, l, kp, pipe, t);
+    else if (knobs)
+      schedule_cpu_manual(l, kp, t, *knobs);
     pipe.compile_jit(t);
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> d(-1, 1);
@@ -112,11 +119,11 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(
         stderr,
-        "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] [--vs K | --vs-env NAME=VALUE] "
-        "[--batch N] [--cold 1] [--stmt DIR]\n");
+        "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] "
+        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1] [--stmt DIR]\n");
     return 2;
   }
-  std::string net = argv[1], only, stmt_dir, vs_env;
+  std::string net = argv[1], only, stmt_dir, vs_env, vs_tuned;
   std::optional<dsl::Shape> input;
   ConvKnobs knobs, vs_knobs;
   bool paired = false;
@@ -136,6 +143,8 @@ int main(int argc, char** argv) {
       vs_knobs = parse_knobs(argv[i + 1]), paired = true;
     else if (a == "--vs-env")
       vs_env = argv[i + 1], paired = true;
+    else if (a == "--vs-tuned")
+      vs_tuned = std::string("tuned:") + argv[i + 1], paired = true;
     else if (a == "--input") {
       int c, h, w;
       if (std::sscanf(argv[i + 1], "%dx%dx%d", &c, &h, &w) != 3) return 2;
@@ -147,6 +156,7 @@ int main(int argc, char** argv) {
   }
   if (paired && !vs_env.empty()) vs_knobs = knobs;  // B differs by the environment only
   try {
+    if (!vs_tuned.empty()) check_tuned_schedule(vs_tuned);
     Lowered low = lower(build_network(net, input, std::nullopt));
     Halide::Target t = Halide::get_host_target();
     double total = 0, total_b = 0;
@@ -173,7 +183,12 @@ int main(int argc, char** argv) {
       }
       Instance ref(l, nullptr, t), a(l, &knobs, t);
       std::unique_ptr<Instance> b;
-      if (paired) {
+      std::string b_schedule;
+      if (!vs_tuned.empty()) {
+        const ScheduleRecord* r = tuned_record(vs_tuned, l, t);
+        b_schedule = r ? r->schedule.key() : "manual";
+        b = r ? std::make_unique<Instance>(l, nullptr, t, &r->schedule) : std::make_unique<Instance>(l, &vs_knobs, t);
+      } else if (paired) {
         std::string name = vs_env.substr(0, vs_env.find('='));
         if (!vs_env.empty()) setenv(name.c_str(), vs_env.substr(vs_env.find('=') + 1).c_str(), 1);
         b = std::make_unique<Instance>(l, &vs_knobs, t);
@@ -209,8 +224,8 @@ int main(int argc, char** argv) {
       if (paired) {
         double mb = median(ms_b);
         total_b += mb * count;
-        fmt::print("{:8.3f} {:8.3f} {:6.3f} {:5d}  {:<16} {}\n", med, mb, mb / med, count, knob_text,
-                   k.signature);
+        fmt::print("{:8.3f} {:8.3f} {:6.3f} {:5d}  {:<16} {}{}\n", med, mb, mb / med, count, knob_text,
+                   k.signature, b_schedule.empty() ? "" : "  (B: " + b_schedule + ")");
       } else {
         double lo = *std::min_element(ms_a.begin(), ms_a.end());
         fmt::print("{:8.3f} {:8.3f} {:8.1f} {:5d}  {:<16} {}\n", med, lo, flops / med / 1e6, count, knob_text,
