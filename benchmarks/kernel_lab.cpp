@@ -216,10 +216,9 @@ int main(int argc, char** argv) {
       double flops = batch * (l.kind == LayerKind::linear ? 2.0 * l.out.c * l.in.c * l.in.w * l.in.h
                                                           : 2.0 * l.out.c * l.out.w * l.out.h *
                                                                 (l.in.c / l.groups) * l.kernel * l.kernel);
-      ConvKnobs kn = l.kind == LayerKind::conv ? resolve_conv_knobs(l, t, knobs) : ConvKnobs{};
-      std::string knob_text =
-          fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}", kn.channel_vectors, kn.tile, kn.rows, kn.channel_block,
-                      kn.order, kn.padded);
+      TunedSchedule a_schedule{TunedSchedule::Kind::knobs};
+      if (l.kind == LayerKind::conv) a_schedule.knobs = resolve_conv_knobs(l, t, knobs);
+      std::string knob_text = a_schedule.key();
       total += med * count;
       if (paired) {
         double mb = median(ms_b);

@@ -232,7 +232,7 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
 bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
   try {
     ConvKnobs r = resolve_conv_knobs(l, t, knobs), k = knobs;
-    if (!k.order) k.order = r.order;  // a record from before these knobs: the heuristic's
+    if (!k.order) k.order = r.order;  // a record that names neither: the heuristic's
     if (!k.padded) k.padded = r.padded;
     return r == k;
   } catch (const Error&) {

@@ -97,7 +97,8 @@ TunedSchedule schedule_from(const json& j) {
     s.knobs.tile = field<int>(j, "tile");
     s.knobs.rows = field<int>(j, "rows");
     s.knobs.channel_block = field<int>(j, "channel_block");
-    // Records from before resgen 0.3 lack these (0: the heuristic's, as they were measured).
+    // Optional, so that a record of resgen before 0.3 still parses and is then skipped for its
+    // version, not reported as corrupt; a current record without them applies the heuristic's.
     if (j.contains("order")) s.knobs.order = field<int>(j, "order");
     if (j.contains("padded")) s.knobs.padded = field<int>(j, "padded");
     const ConvKnobs& k = s.knobs;

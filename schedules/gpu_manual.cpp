@@ -188,8 +188,8 @@ void schedule_conv(const Layer& l, const KernelPipeline& k) {
   tile_accumulators(l, k, acc, acc.update(), small);
 
   // The block's zero-extended input in shared memory, loaded by all its threads (spread over
-  // the block's first two thread dimensions), when the block's input region fits in every
-  // specialization.
+  // the block's first two thread dimensions, as the small-batch tiles lay them out), when the
+  // block's input region fits in every specialization.
   if (Func padded = k.stage("padded"); padded.defined() && l.groups == 1) {
     auto bytes = [&](const ConvTiles& t) {
       int64_t rows = (t.by - 1) * l.stride + l.kernel, cols = (t.bx * t.tx - 1) * l.stride + l.kernel;

@@ -36,7 +36,7 @@ ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, c
 
 // Whether `knobs` (every field set) is legal for `layer` as it stands: resolve_conv_knobs
 // accepts it and changes nothing. Tuned records and the tuner's candidates must pass this.
-// order and padded may be 0 (records older than those knobs: measured with the heuristic's).
+// order and padded may be 0 (a record that names neither): the heuristic's.
 bool conv_knobs_legal(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
 
 // The manual CPU schedule; `knobs` only affect convolutions.
