@@ -32,7 +32,13 @@ namespace {
 
 // --cold: every timed run starts with the caches full of other data, as a layer of a network
 // whose weights are larger than the last-level cache finds them.
-bool cold = false;
+bool cold = false, cold_weights = false;
+// Writes back and drops a buffer's lines from every cache level.
+void flush(const Halide::Buffer<float>& b) {
+  const char* p = reinterpret_cast<const char*>(b.data());
+  for (std::size_t i = 0; i < b.size_in_bytes(); i += 64) __builtin_ia32_clflush(p + i);
+  __builtin_ia32_mfence();
+}
 int batch = 1;
 void evict_caches() {
   static std::vector<float> junk(64 << 20 >> 2);
@@ -47,7 +53,9 @@ struct Instance {
 
   // Scheduled by `tuned`, else by the manual schedule with `knobs`, else not at all.
   Instance(const Layer& l, const ConvKnobs* knobs, const Halide::Target& t, const TunedSchedule* tuned = nullptr)
-      : kp(define_kernel(l)) {
+      : kp(define_kernel(l, tuned    ? schedule_algorithm(*tuned, l, t)
+                            : knobs ? conv_algorithm(l, t, *knobs)
+                                    : ConvAlgorithm::direct)) {
     pipe = Halide::Pipeline(kp.output);
     if (tuned)
       apply_tuned_schedule(*tuned, l, kp, pipe, t);
@@ -69,6 +77,9 @@ struct Instance {
   }
   double run_ms(const Halide::Target& t) {
     if (cold) evict_caches();
+    if (cold_weights)  // as in a network whose weights outgrow the last-level cache
+      for (std::size_t i = 0; i < kp.params.size(); ++i)
+        if (kp.params[i].name() == "weights") flush(inputs[i]);
     for (std::size_t i = 0; i < kp.params.size(); ++i) kp.params[i].set(inputs[i]);
     auto t0 = Clock::now();
     pipe.realize(out, t);
@@ -96,6 +107,10 @@ ConvKnobs parse_knobs(const std::string& text) {
       k.order = std::atoi(f.c_str() + 1);
     else if (f[0] == 'p')
       k.padded = std::atoi(f.c_str() + 1);
+    else if (f[0] == 's')
+      k.span = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'a')
+      k.algorithm = std::atoi(f.c_str() + 1);
   }
   return k;
 }
@@ -136,7 +151,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch")
       batch = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--cold")
-      cold = std::string(argv[i + 1]) == "1";
+      cold = std::string(argv[i + 1]) == "1", cold_weights = std::string(argv[i + 1]) == "2";
     else if (a == "--knobs")
       knobs = parse_knobs(argv[i + 1]);
     else if (a == "--vs")

@@ -28,7 +28,7 @@ Halide::Target kernel_target(const std::string& name) {
 void compile_one(const Lowered& l, const GenerateOptions& o, const std::string& dir, int k) {
   const Layer& layer = l.layers[l.kernels[k].representative];
   auto module_for = [&](const std::string& fn, const Halide::Target& target) {
-    KernelPipeline kp = define_kernel(layer);
+    KernelPipeline kp = define_kernel(layer, schedule_algorithm(o.schedule, layer, target));
     Halide::Pipeline p(kp.output);
     apply_schedule(o.schedule, layer, kp, p, target);
     return p.compile_to_module(kp.args, fn, target);

@@ -30,8 +30,23 @@ struct KernelPipeline {
   Halide::Func stage(const std::string& name) const;
 };
 
-// The algorithm only: no scheduling directives.
-KernelPipeline define_kernel(const Layer& layer);
+// How a convolution is computed. direct: each output pixel reduces over (ci, kx, ky).
+// winograd: F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016): each 2x2 block of output pixels is a 4x4 tile; tiles and weights are transformed into
+// 16 planes, the planes multiplied as matrices over the input channels, and the products
+// transformed back: 2.25 times fewer multiplications. Stages "winograd_input" (V(ci, t, e, n),
+// t the tile, e the plane), "winograd_weights" (U(co, ci, e)), "winograd_product" (M(co, t, e,
+// n), reduced over ci) and "output"; the zero-extended input is inlined.
+enum class ConvAlgorithm { direct = 1, winograd = 2 };
+
+// A 3x3 convolution of stride 1, padding 1, without groups.
+bool winograd_applies(const Layer& layer);
+
+// The algorithm only: no scheduling directives. winograd only where winograd_applies.
+KernelPipeline define_kernel(const Layer& layer, ConvAlgorithm algorithm = ConvAlgorithm::direct);
+
+// Tiles per row (and rows of tiles) of a winograd convolution: the output's 2x2 blocks.
+inline int winograd_tiles(int extent) { return (extent + 1) / 2; }
 
 // A convolution without groups: its "conv" stage is (c, p, n) over flattened output pixels
 // p = x + W * y (a matrix product tiled across row ends), instead of (c, x, y, n).

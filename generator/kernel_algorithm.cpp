@@ -4,6 +4,8 @@
 // generation time except the batch n.
 #include "generator/kernel.hpp"
 
+#include "generator/error.hpp"
+
 namespace resgen {
 namespace {
 
@@ -134,6 +136,67 @@ struct Builder {
     finish(named("output"), v);
   }
 
+  // F(2x2, 3x3): Y = A^T [(G g G^T) . (B^T d B)] A for each 4x4 input tile d (origin 2 * tile
+  // - 1) and 2x2 output block Y, summed over input channels before the output transform.
+  void conv_winograd() {
+    static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    static constexpr float G[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
+    static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    ImageParam in = activation("input", l.in);
+    ImageParam res;
+    if (l.residual != Residual::none) res = activation("residual", l.res);
+    bool blocked = conv_weights_blocked(l);
+    ImageParam w = image("weights", blocked ? 5 : 4);
+    if (blocked)
+      constrain_dense(w, {kWeightBlock, l.in.c, 3, 3, l.out.c / kWeightBlock}, &k.estimates[w.name()]);
+    else
+      constrain_dense(w, {l.out.c, l.in.c, 3, 3}, &k.estimates[w.name()]);
+    auto weight = [&](Expr co, Expr ci, int kx, int ky) {
+      return blocked ? w(co % kWeightBlock, ci, kx, ky, co / kWeightBlock) : w(co, ci, kx, ky);
+    };
+    ImageParam b = image("bias", 1);
+    constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
+
+    int tiles_x = winograd_tiles(l.out.w);
+    Var t("t"), e("e"), co("co"), ci("ci");
+    Func src = zero_extended(in, 0.0f);
+    // Plane e = i + 4 j of a tile holds row i of the x transform and row j of the y transform.
+    std::vector<Expr> planes_v, planes_u;
+    Expr tx = t % tiles_x, ty = t / tiles_x;
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 4; ++i) {
+        Expr v = 0.0f, u = 0.0f;
+        for (int a = 0; a < 4; ++a)
+          for (int bb = 0; bb < 4; ++bb)
+            if (float f = BT[i][a] * BT[j][bb]; f != 0)
+              v += f * src(c, 2 * tx - 1 + a, 2 * ty - 1 + bb, n);
+        for (int a = 0; a < 3; ++a)
+          for (int bb = 0; bb < 3; ++bb)
+            if (float f = G[i][a] * G[j][bb]; f != 0) u += f * weight(co, ci, a, bb);
+        planes_v.push_back(v);
+        planes_u.push_back(u);
+      }
+    Func V = named("winograd_input"), U = named("winograd_weights"), M = named("winograd_product");
+    V(c, t, e, n) = mux(e, planes_v);
+    U(co, ci, e) = mux(e, planes_u);
+    RDom r(0, l.in.c, "r");
+    k.reduction = r;
+    M(co, t, e, n) = 0.0f;
+    M(co, t, e, n) += U(co, r, e) * V(r, t, e, n);
+
+    // The output transform; a schedule that unrolls x and y by 2 from even starts makes the
+    // coefficients constants.
+    Expr tile = x / 2 + tiles_x * (y / 2), px = x % 2, py = y % 2;
+    Expr v = b(c);
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        Expr f = select(px == 0, AT[0][i], AT[1][i]) * select(py == 0, AT[0][j], AT[1][j]);
+        v += f * M(c, tile, i + 4 * j, n);
+      }
+    if (l.residual != Residual::none) v += residual(res);
+    finish(named("output"), v);
+  }
+
   void elementwise() {
     if (l.kind == LayerKind::to_nhwc) {
       ImageParam in = image("input", 4);  // NCHW: (x, y, c, n)
@@ -234,10 +297,22 @@ bool kernel_has_params(const Layer& l) {
   return l.kind == LayerKind::conv || l.kind == LayerKind::affine || l.kind == LayerKind::linear;
 }
 
-KernelPipeline define_kernel(const Layer& layer) {
+bool winograd_applies(const Layer& l) {
+  return l.kind == LayerKind::conv && l.kernel == 3 && l.stride == 1 && l.padding == 1 && l.groups == 1;
+}
+
+KernelPipeline define_kernel(const Layer& layer, ConvAlgorithm algorithm) {
   Builder b{layer, {}};
+  if (algorithm == ConvAlgorithm::winograd && !winograd_applies(layer))
+    throw Error("conv " + layer.name +
+                ": the winograd algorithm takes 3x3 convolutions of stride 1, padding 1, without groups");
   switch (layer.kind) {
-    case LayerKind::conv: b.conv(); break;
+    case LayerKind::conv:
+      if (algorithm == ConvAlgorithm::winograd)
+        b.conv_winograd();
+      else
+        b.conv();
+      break;
     case LayerKind::to_nhwc:
     case LayerKind::affine:
     case LayerKind::relu:

@@ -28,8 +28,8 @@ std::string TunedSchedule::key() const {
     case Kind::autoscheduler:
       return "auto:" + autoscheduler + (params == autoscheduler_params(autoscheduler) ? "" : "(" + params + ")");
     case Kind::knobs:
-      return fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}", knobs.channel_vectors, knobs.tile, knobs.rows,
-                         knobs.channel_block, knobs.order, knobs.padded);
+      return fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}-s{}-a{}", knobs.channel_vectors, knobs.tile, knobs.rows,
+                         knobs.channel_block, knobs.order, knobs.padded, knobs.span, knobs.algorithm);
   }
   return "?";
 }
@@ -65,7 +65,9 @@ json schedule_json(const TunedSchedule& s) {
               {"rows", s.knobs.rows},
               {"channel_block", s.knobs.channel_block},
               {"order", s.knobs.order},
-              {"padded", s.knobs.padded}};
+              {"padded", s.knobs.padded},
+              {"span", s.knobs.span},
+              {"algorithm", s.knobs.algorithm}};
   }
   return {};
 }
@@ -101,8 +103,13 @@ TunedSchedule schedule_from(const json& j) {
     // version, not reported as corrupt; a current record without them applies the heuristic's.
     if (j.contains("order")) s.knobs.order = field<int>(j, "order");
     if (j.contains("padded")) s.knobs.padded = field<int>(j, "padded");
+    // Before resgen 0.4 every convolution was direct, one channel tile per task: a record
+    // without them was measured so (0, as for order and padded, is the heuristic's).
+    s.knobs.span = j.contains("span") ? field<int>(j, "span") : 1;
+    s.knobs.algorithm = j.contains("algorithm") ? field<int>(j, "algorithm") : 1;
     const ConvKnobs& k = s.knobs;
-    if (k.channel_vectors < 1 || k.tile < 1 || k.rows < 1 || k.channel_block < 1 || k.order < 0 || k.padded < 0)
+    if (k.channel_vectors < 1 || k.tile < 1 || k.rows < 1 || k.channel_block < 1 || k.order < 0 || k.padded < 0 ||
+        k.span < 0 || k.algorithm < 0)
       throw Error("a schedule knob is not a positive number");
   } else {
     throw Error(fmt::format("unknown schedule kind \"{}\"", kind));

@@ -120,6 +120,9 @@ class DatabaseWriter {
 std::vector<std::string> tuned_database_files(const std::string& schedule);
 
 // Applies one schedule-space point to a kernel (throws resgen::Error if it does not fit).
+// The algorithm `s` computes `layer` with (define_kernel's argument).
+ConvAlgorithm schedule_algorithm(const TunedSchedule& s, const Layer& layer, const Halide::Target& target);
+
 void apply_tuned_schedule(const TunedSchedule& s, const Layer& layer, const KernelPipeline& kernel,
                           Halide::Pipeline& pipeline, const Halide::Target& target);
 

@@ -25,6 +25,13 @@ struct ConvKnobs {
   int padded = 0;           // where a padded convolution's zero-extended input is made: 1 per task,
                             // 2 once per layer (rows in parallel), 3 nowhere (guarded loads in
                             // the reduction); 1 for a convolution without padding
+  int span = 0;             // channel tiles per task: each register tile of pixels runs over all
+                            // of them while its input stays in L1 (a GEMM's row panel); span > 1
+                            // divides the channel tiles
+  int algorithm = 0;        // 1 direct, 2 winograd F(2x2, 3x3) (ConvAlgorithm; where
+                            // winograd_applies). For winograd, tile counts 2x2 output blocks,
+                            // rows is output rows per task, the channel block is the matrix
+                            // products' reduction block, and padded and span must be 1
   bool operator==(const ConvKnobs&) const = default;
 };
 
@@ -36,8 +43,16 @@ ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, c
 
 // Whether `knobs` (every field set) is legal for `layer` as it stands: resolve_conv_knobs
 // accepts it and changes nothing. Tuned records and the tuner's candidates must pass this.
-// order and padded may be 0 (a record that names neither): the heuristic's.
+// order, padded, span and algorithm may be 0 (a record that names none of them): the heuristic's.
 bool conv_knobs_legal(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
+
+// The algorithm `layer` is computed with under the manual CPU schedule with `knobs` (define_kernel's
+// argument): direct for every kernel but a convolution whose knobs pick winograd, and for GPUs.
+ConvAlgorithm conv_algorithm(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs = {});
+
+// The same for a --schedule spelling (manual, auto:NAME, tuned[:DB]): autoschedulers and GPU
+// schedules take the direct algorithm, tuned records the one they were measured with.
+ConvAlgorithm schedule_algorithm(const std::string& schedule, const Layer& layer, const Halide::Target& target);
 
 // The manual CPU schedule; `knobs` only affect convolutions.
 void schedule_cpu_manual(const Layer& layer, const KernelPipeline& kernel, const Halide::Target& target,

@@ -122,6 +122,23 @@ const ScheduleRecord* tuned_record(const std::string& schedule, const Layer& lay
   return db.best(kernel_signature(layer), [&](const ScheduleRecord& r) { return usable(r, layer, target); });
 }
 
+ConvAlgorithm schedule_algorithm(const TunedSchedule& s, const Layer& layer, const Halide::Target& target) {
+  switch (s.kind) {
+    case TunedSchedule::Kind::manual: return conv_algorithm(layer, target);
+    case TunedSchedule::Kind::knobs: return conv_algorithm(layer, target, s.knobs);
+    case TunedSchedule::Kind::autoscheduler: break;
+  }
+  return ConvAlgorithm::direct;
+}
+
+ConvAlgorithm schedule_algorithm(const std::string& schedule, const Layer& layer, const Halide::Target& target) {
+  if (schedule.rfind("auto:", 0) == 0) return ConvAlgorithm::direct;
+  if (is_tuned(schedule))
+    if (const ScheduleRecord* r = tuned_record(schedule, layer, target))
+      return schedule_algorithm(r->schedule, layer, target);
+  return conv_algorithm(layer, target);
+}
+
 void apply_tuned(const std::string& schedule, const Layer& layer, const KernelPipeline& kernel,
                  Halide::Pipeline& pipeline, const Halide::Target& target) {
   if (const ScheduleRecord* r = tuned_record(schedule, layer, target))

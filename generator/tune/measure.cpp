@@ -56,7 +56,8 @@ struct Compiled {
   Halide::Pipeline pipe;
   std::vector<Halide::Buffer<float>> inputs;
   Halide::Buffer<float> out;
-  Compiled(const Layer& layer, const TunedSchedule* schedule, const Halide::Target& target) : kp(define_kernel(layer)) {
+  Compiled(const Layer& layer, const TunedSchedule* schedule, const Halide::Target& target)
+      : kp(define_kernel(layer, schedule ? schedule_algorithm(*schedule, layer, target) : ConvAlgorithm::direct)) {
     pipe = Halide::Pipeline(kp.output);
     // Without a schedule: the reference, Halide's default schedule (no tiling, no vectors).
     if (schedule) apply_tuned_schedule(*schedule, layer, kp, pipe, target);

@@ -3,8 +3,10 @@
 // A point is the manual schedule's knobs (schedules/cpu_manual.cpp): output channels per
 // register tile (in vectors), pixels per register tile, output rows per parallel task (the
 // parallel split), input channels per reduction block (the L1 blocking of the weights), the
-// order of the parallel tasks (loop order), and where a padded input is made (per task, per
-// layer, or inlined into the reduction).
+// order of the parallel tasks (loop order), where a padded input is made (per task, per
+// layer, or inlined into the reduction), channel tiles per task (span), and the algorithm:
+// direct or, for 3x3 convolutions of stride 1, winograd F(2x2, 3x3) (generator/kernel.hpp),
+// whose own knobs are the tile, rows, channel block, channel vectors and order.
 #include <algorithm>
 
 #include "generator/tune/tuner.hpp"
@@ -22,6 +24,12 @@ KnobSpace::KnobSpace(const Layer& layer, const Halide::Target& target) : layer_(
     if (cig % b == 0) blocks_.push_back(b);
   max_rows_ = layer.out.h;
   places_ = layer.padding > 0 ? 3 : 1;
+  winograd_ = winograd_applies(layer);
+}
+
+// Winograd has no padded copy and one channel tile per task.
+void KnobSpace::fit_algorithm(ConvKnobs& k) const {
+  if (k.algorithm == 2) k.padded = 1, k.span = 1;
 }
 
 // Accumulators (cv x tile vectors) plus a weight vector per cv and a broadcast must fit the
@@ -45,6 +53,9 @@ TunedSchedule KnobSpace::random(std::mt19937& rng) const {
   s.knobs.channel_block = blocks_[pick(0, int(blocks_.size()) - 1)];
   s.knobs.order = pick(1, 2);
   s.knobs.padded = pick(1, places_);
+  s.knobs.span = 1 << pick(0, 2);
+  s.knobs.algorithm = winograd_ ? pick(1, 2) : 1;
+  fit_algorithm(s.knobs);
   return s;
 }
 
@@ -55,7 +66,7 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
   ConvKnobs& k = s.knobs;
   int moves = pick(1, 2);
   for (int m = 0; m < moves; ++m) {
-    switch (pick(0, 5)) {
+    switch (pick(0, winograd_ ? 7 : 6)) {
       case 0: k.channel_vectors = cv_[pick(0, int(cv_.size()) - 1)]; break;
       case 1: k.tile += pick(0, 1) ? pick(1, 2) : -pick(1, 2); break;
       case 2: {
@@ -65,6 +76,8 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
       }
       case 4: k.order = 3 - k.order; break;
       case 5: k.padded = pick(1, places_); break;
+      case 6: k.span = k.span > 1 && pick(0, 1) ? k.span / 2 : std::min(8, k.span * 2); break;
+      case 7: k.algorithm = 3 - k.algorithm; break;
       default: {
         auto it = std::find(blocks_.begin(), blocks_.end(), k.channel_block);
         int i = it == blocks_.end() ? int(blocks_.size()) - 1 : int(it - blocks_.begin());
@@ -75,6 +88,7 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
   }
   k.tile = std::clamp(k.tile, 1, max_tile(k.channel_vectors));
   k.rows = std::clamp(k.rows, 1, max_rows_);
+  fit_algorithm(k);
   return s;
 }
 

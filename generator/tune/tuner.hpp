@@ -82,7 +82,9 @@ class KnobSpace {
   std::vector<int> cv_, blocks_;
   int max_rows_ = 1;
   int places_ = 1;  // padded-input places (3 for a padded convolution)
+  bool winograd_ = false;
   int max_tile(int cv) const;
+  void fit_algorithm(ConvKnobs& k) const;
 };
 
 // The baselines every signature measures first: the manual schedule and Halide's CPU

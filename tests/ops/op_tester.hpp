@@ -165,7 +165,8 @@ struct Compiled {
   resgen::KernelPipeline kp;
   Halide::Pipeline pipe;
 
-  explicit Compiled(const Layer& l, const resgen::ConvKnobs& knobs = {}) : layer(l), kp(resgen::define_kernel(l)) {
+  explicit Compiled(const Layer& l, const resgen::ConvKnobs& knobs = {})
+      : layer(l), kp(resgen::define_kernel(l, resgen::conv_algorithm(l, jit_target(), knobs))) {
     resgen::schedule_cpu_manual(layer, kp, jit_target(), knobs);
     pipe = Halide::Pipeline(kp.output);
     pipe.compile_jit(jit_target());

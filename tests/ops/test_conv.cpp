@@ -220,6 +220,56 @@ TEST_CASE("conv: blocked weights (output channels a multiple of 16) under other 
                        doctest::Contains("no padding"), resgen::Error);
 }
 
+TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3)") {
+  using resgen::ConvKnobs;
+  auto knobs = [](int cv, int tile, int rows, int block, int span, int algorithm) {
+    ConvKnobs k{cv, tile, rows, block};
+    k.span = span, k.algorithm = algorithm;
+    return k;
+  };
+  // Span: a pixel tile runs over 2 or 4 channel tiles; 1x1 with the residual, 3x3 padded.
+  ConvTester().input(32, 5, 6).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 6, 2, 16, 2, 1)).batches({1, 3}).test();
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).knobs(knobs(1, 5, 3, 8, 4, 1)).test();
+  // Winograd as the heuristic picks it (64 channels on 14x14), with the residual, batches.
+  Layer big = ConvTester().input(64, 14, 14).output_channels(64).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(big, jit_target()).algorithm == 2);
+  ConvTester().input(64, 14, 14).output_channels(64).kernel(3).padding(1).relu().residual_same().batches({1, 2}).test();
+  // Odd maps (a last 2x2 block half outside), channels off the vector width and off the weight
+  // block (dense weights), one input channel, tiles of tiles, channel blocks, task order 2.
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 3, 8, 1, 2)).batches({1, 3}).test();
+  ConvTester().input(5, 7, 11).output_channels(24).kernel(3).padding(1).knobs(knobs(1, 4, 2, 5, 1, 2)).test();
+  ConvTester().input(1, 1, 1).output_channels(3).kernel(3).padding(1).relu().residual_same().knobs(knobs(0, 0, 0, 0, 1, 2)).test();
+  ConvTester().input(32, 6, 6).output_channels(32).kernel(3).padding(1).knobs(knobs(2, 2, 6, 16, 1, 2)).test();
+  ConvKnobs order2 = knobs(1, 6, 4, 16, 1, 2);
+  order2.order = 2;
+  ConvTester().input(16, 8, 10).output_channels(48).kernel(3).padding(1).knobs(order2).batches({2}).test();
+  ConvTester()
+      .input(10, 4, 3)
+      .output_channels(16)
+      .kernel(3)
+      .padding(1)
+      .residual_subsample_pad(10, 7, 5, 2, 2)
+      .knobs(knobs(0, 0, 0, 0, 1, 2))
+      .test();
+  // Where they do not apply, an error naming the layer and the reason.
+  Layer strided = ConvTester().input(16, 8, 8).output_channels(16).kernel(3).stride(2).padding(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 2)),
+                       doctest::Contains("winograd takes 3x3 convolutions of stride 1"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::define_kernel(strided, resgen::ConvAlgorithm::winograd),
+                       doctest::Contains("winograd"), resgen::Error);
+  Layer l = ConvTester().input(16, 8, 8).output_channels(48).kernel(3).padding(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(2, 0, 0, 0, 2, 1)),
+                       doctest::Contains("span must be 1 or divide"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 3, 2)),
+                       doctest::Contains("winograd takes padded 1 and span 1"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 0, 3)),
+                       doctest::Contains("algorithm must be 1"), resgen::Error);
+  // The manual schedule keeps small maps and few channels direct (CIFAR, 7x7).
+  CHECK(resgen::default_conv_knobs(l, jit_target()).algorithm == 1);
+  Layer late = ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(late, jit_target()).algorithm == 1);
+}
+
 TEST_CASE("conv: relu off keeps negative outputs; bias alone") {
   ConvTester().input(48, 13, 11).output_channels(3).kernel(1).batches({3}).test();
   ConvTester().input(17, 5, 5).output_channels(5).kernel(3).padding(1).relu(false).test();
