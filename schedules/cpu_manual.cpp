@@ -161,10 +161,12 @@ void schedule_winograd(const Layer& l, const KernelPipeline& k, const Target& t,
   out.reorder(ci, xi, yq, xo, yp, inner, outer, n).vectorize(ci, vw).unroll(ci).unroll(xi).unroll(yq);
   out.fuse(inner, outer, task).parallel(task);
 
-  // Per image: a batch's transformed inputs would take 16/4 = 4x its activations.
+  // Per image, in one buffer for the batch's images in turn: a batch's transformed inputs would
+  // take 4x its activations, and a buffer per image is freed only when the kernel returns.
   Var vc = V.args()[0], vt = V.args()[1], ve = V.args()[2];
-  V.compute_at(out, n).reorder(ve, vc, vt).vectorize(vc, vector_width(t, l.in.c), TailStrategy::GuardWithIf);
-  V.unroll(ve).parallel(vt, 8, TailStrategy::GuardWithIf);
+  V.compute_at(out, n).hoist_storage_root().reorder(ve, vc, vt);
+  V.vectorize(vc, vector_width(t, l.in.c), TailStrategy::GuardWithIf).unroll(ve);
+  V.parallel(vt, 8, TailStrategy::GuardWithIf);
 
   Var mc = M.args()[0], mt = M.args()[1], me = M.args()[2], to("to"), ti("ti");
   RVar rco("rco"), rci("rci");
