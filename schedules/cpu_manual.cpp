@@ -234,9 +234,9 @@ void schedule_linear(const Layer& l, const KernelPipeline& k, const Target& t) {
 }
 
 // Winograd pays where the matrix products are long enough: 64 input channels and more, on maps
-// of 14x14 and more (measured on AVX2 against the direct schedule: 1.35 to 1.45x faster on
-// ResNet-50's 3x3s at 56, 28 and 14; slower on 7x7 maps, where a task's transformed weights
-// outgrow L2 for only 16 tiles, and on CIFAR's 16 and 32 channels).
+// of 14x14 and more (measured on AVX2 in turns with the direct schedule: 1.3 to 1.9x faster on
+// ResNet-50's 3x3s at 56, 28 and 14; 1.1 to 2x slower on 7x7 maps, 16 tiles for a task's
+// transformed weights, and no faster on CIFAR's 16 and 32 channels).
 bool winograd_pays(const Layer& l) {
   return winograd_applies(l) && l.in.c >= 64 && l.out.c >= 64 && l.out.w >= 14 && l.out.h >= 14;
 }
@@ -276,7 +276,7 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   d.span = 1;
   if (algorithm == 2) {
     d.rows = winograd_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
-    d.tile = tile_width(t, d.rows / 2 * winograd_tiles(l.out.w), d.channel_vectors);
+    d.tile = tile_width(t, winograd_tiles(d.rows) * winograd_tiles(l.out.w), d.channel_vectors);
     d.channel_block = l.in.c;
     d.padded = 1;
     return d;
@@ -312,7 +312,7 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   int channel_tiles = (l.out.c + r.channel_vectors * vw - 1) / (r.channel_vectors * vw);
   bool winograd = algorithm == 2;
   if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles) : task_rows(l, channel_tiles);
-  int tile_run = winograd ? (r.rows + 1) / 2 * winograd_tiles(l.out.w) : flat_pixels(l) ? r.rows * l.out.w : l.out.w;
+  int tile_run = winograd ? winograd_tiles(r.rows) * winograd_tiles(l.out.w) : flat_pixels(l) ? r.rows * l.out.w : l.out.w;
   if (!r.tile) r.tile = tile_width(t, tile_run, r.channel_vectors);
   if (!r.channel_block) r.channel_block = winograd ? l.in.c : channel_block(l, r.channel_vectors * vw);
   if (!r.order) r.order = d.order;
