@@ -87,22 +87,35 @@ struct Builder {
     return clamped;
   }
 
-  void conv() {
-    ImageParam in = activation("input", l.in);
-    ImageParam res;
-    if (l.residual != Residual::none) res = activation("residual", l.res);
-    int cig = l.in.c / l.groups, cog = l.out.c / l.groups;
-    bool blocked = conv_weights_blocked(l);
-    ImageParam w = image("weights", blocked ? 5 : 4);
-    if (blocked)  // (t, ci, kx, ky, block)
-      constrain_dense(w, {kWeightBlock, cig, l.kernel, l.kernel, l.out.c / kWeightBlock}, &k.estimates[w.name()]);
-    else  // (co, ci, kx, ky)
-      constrain_dense(w, {l.out.c, cig, l.kernel, l.kernel}, &k.estimates[w.name()]);
-    auto weight = [&](Expr co, Expr ci, Expr kx, Expr ky) {
+  // A convolution's arguments, in the runtime's order: input, [residual], weights, bias.
+  struct ConvArgs {
+    ImageParam in, res, w, b;
+    bool blocked;
+    Expr weight(Expr co, Expr ci, Expr kx, Expr ky) const {
       return blocked ? w(co % kWeightBlock, ci, kx, ky, co / kWeightBlock) : w(co, ci, kx, ky);
-    };
-    ImageParam b = image("bias", 1);
-    constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
+    }
+  };
+
+  ConvArgs conv_args() {
+    ConvArgs a;
+    a.in = activation("input", l.in);
+    if (l.residual != Residual::none) a.res = activation("residual", l.res);
+    int cig = l.in.c / l.groups;
+    a.blocked = conv_weights_blocked(l);
+    a.w = image("weights", a.blocked ? 5 : 4);
+    if (a.blocked)  // (t, ci, kx, ky, block)
+      constrain_dense(a.w, {kWeightBlock, cig, l.kernel, l.kernel, l.out.c / kWeightBlock}, &k.estimates[a.w.name()]);
+    else  // (co, ci, kx, ky)
+      constrain_dense(a.w, {l.out.c, cig, l.kernel, l.kernel}, &k.estimates[a.w.name()]);
+    a.b = image("bias", 1);
+    constrain_dense(a.b, {l.out.c}, &k.estimates[a.b.name()]);
+    return a;
+  }
+
+  void conv() {
+    ConvArgs a = conv_args();
+    ImageParam in = a.in, res = a.res, b = a.b;
+    int cig = l.in.c / l.groups, cog = l.out.c / l.groups;
 
     Func acc = named("conv");
     if (flat_pixels(l)) {
@@ -116,7 +129,7 @@ struct Builder {
       RDom r(0, cig, 0, l.kernel, 0, l.kernel, "r");
       k.reduction = r;
       acc(c, p, n) = b(c);
-      acc(c, p, n) += weight(c, r.x, r.y, r.z) * src(r.x, ox + r.y, oy + r.z, n);
+      acc(c, p, n) += a.weight(c, r.x, r.y, r.z) * src(r.x, ox + r.y, oy + r.z, n);
       Expr v = acc(c, x + l.out.w * y, n);
       if (l.residual != Residual::none) v += residual(res);
       finish(named("output"), v);
@@ -129,7 +142,7 @@ struct Builder {
     k.reduction = r;
     Expr ci = l.groups == 1 ? Expr(r.x) : (c / cog) * cig + r.x;
     acc(c, x, y, n) = b(c);
-    acc(c, x, y, n) += weight(c, r.x, r.y, r.z) *
+    acc(c, x, y, n) += a.weight(c, r.x, r.y, r.z) *
                        src(ci, x * l.stride + r.y - l.padding, y * l.stride + r.z - l.padding, n);
     Expr v = acc(c, x, y, n);
     if (l.residual != Residual::none) v += residual(res);
@@ -142,20 +155,8 @@ struct Builder {
     static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
     static constexpr float G[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
     static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-    ImageParam in = activation("input", l.in);
-    ImageParam res;
-    if (l.residual != Residual::none) res = activation("residual", l.res);
-    bool blocked = conv_weights_blocked(l);
-    ImageParam w = image("weights", blocked ? 5 : 4);
-    if (blocked)
-      constrain_dense(w, {kWeightBlock, l.in.c, 3, 3, l.out.c / kWeightBlock}, &k.estimates[w.name()]);
-    else
-      constrain_dense(w, {l.out.c, l.in.c, 3, 3}, &k.estimates[w.name()]);
-    auto weight = [&](Expr co, Expr ci, int kx, int ky) {
-      return blocked ? w(co % kWeightBlock, ci, kx, ky, co / kWeightBlock) : w(co, ci, kx, ky);
-    };
-    ImageParam b = image("bias", 1);
-    constrain_dense(b, {l.out.c}, &k.estimates[b.name()]);
+    ConvArgs a = conv_args();
+    ImageParam in = a.in, res = a.res, b = a.b;
 
     int tiles_x = winograd_tiles(l.out.w);
     Var t("t"), e("e"), co("co"), ci("ci");
@@ -166,13 +167,13 @@ struct Builder {
     for (int j = 0; j < 4; ++j)
       for (int i = 0; i < 4; ++i) {
         Expr v = 0.0f, u = 0.0f;
-        for (int a = 0; a < 4; ++a)
-          for (int bb = 0; bb < 4; ++bb)
-            if (float f = BT[i][a] * BT[j][bb]; f != 0)
-              v += f * src(c, 2 * tx - 1 + a, 2 * ty - 1 + bb, n);
-        for (int a = 0; a < 3; ++a)
-          for (int bb = 0; bb < 3; ++bb)
-            if (float f = G[i][a] * G[j][bb]; f != 0) u += f * weight(co, ci, a, bb);
+        for (int dx = 0; dx < 4; ++dx)
+          for (int dy = 0; dy < 4; ++dy)
+            if (float f = BT[i][dx] * BT[j][dy]; f != 0)
+              v += f * src(c, 2 * tx - 1 + dx, 2 * ty - 1 + dy, n);
+        for (int kx = 0; kx < 3; ++kx)
+          for (int ky = 0; ky < 3; ++ky)
+            if (float f = G[i][kx] * G[j][ky]; f != 0) u += f * a.weight(co, ci, kx, ky);
         planes_v.push_back(v);
         planes_u.push_back(u);
       }

@@ -294,7 +294,7 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
 ConvKnobs default_conv_knobs(const Layer& l, const Target& t) { return default_knobs(l, t, winograd_pays(l) ? 2 : 1); }
 
 ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& knobs) {
-  int algorithm = knobs.algorithm ? knobs.algorithm : default_conv_knobs(l, t).algorithm;
+  int algorithm = knobs.algorithm ? knobs.algorithm : winograd_pays(l) ? 2 : 1;
   ConvKnobs r = knobs;
   auto bad = [&](const std::string& why) {
     return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{} o{} p{} s{} a{}: {}", l.name, r.channel_vectors,
