@@ -3,7 +3,7 @@
 // algorithm first: the quick loop for schedule work (seconds per kernel instead of a generate
 // and a bench). README "How it works" describes the options.
 //   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K]
-//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1] [--stmt DIR]
+//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1|2|3] [--stmt DIR]
 // Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs, --vs-env or
 // --vs-tuned (B: each kernel's best record in the tuning database DB, as generate --schedule
 // tuned:DB applies it), A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
@@ -30,9 +30,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// --cold: every timed run starts with the caches full of other data, as a layer of a network
-// whose weights are larger than the last-level cache finds them.
-bool cold = false, cold_weights = false;
+// --cold 1: every timed run starts with the caches full of other data (64 MB written). --cold 2:
+// the kernel's weights are flushed before each run, as in a network whose weights outgrow the
+// last-level cache. --cold 3: the residual and the output too, as a layer finds them in a
+// network, where only the input was written just before.
+bool cold = false, cold_weights = false, cold_tensors = false;
 // Writes back and drops a buffer's lines from every cache level.
 void flush(const Halide::Buffer<float>& b) {
   const char* p = reinterpret_cast<const char*>(b.data());
@@ -79,7 +81,9 @@ struct Instance {
     if (cold) evict_caches();
     if (cold_weights)  // as in a network whose weights outgrow the last-level cache
       for (std::size_t i = 0; i < kp.params.size(); ++i)
-        if (kp.params[i].name() == "weights") flush(inputs[i]);
+        if (kp.params[i].name() == "weights" || (cold_tensors && kp.params[i].name() == "residual"))
+          flush(inputs[i]);
+    if (cold_tensors) flush(out);
     for (std::size_t i = 0; i < kp.params.size(); ++i) kp.params[i].set(inputs[i]);
     auto t0 = Clock::now();
     pipe.realize(out, t);
@@ -135,7 +139,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] "
-        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1] [--stmt DIR]\n");
+        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1|2|3] [--stmt DIR]\n");
     return 2;
   }
   std::string net = argv[1], only, stmt_dir, vs_env, vs_tuned;
@@ -151,7 +155,8 @@ int main(int argc, char** argv) {
     else if (a == "--batch")
       batch = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--cold")
-      cold = std::string(argv[i + 1]) == "1", cold_weights = std::string(argv[i + 1]) == "2";
+      cold = std::string(argv[i + 1]) == "1", cold_weights = std::atoi(argv[i + 1]) >= 2,
+      cold_tensors = std::string(argv[i + 1]) == "3";
     else if (a == "--knobs")
       knobs = parse_knobs(argv[i + 1]);
     else if (a == "--vs")
