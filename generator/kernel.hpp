@@ -31,13 +31,16 @@ struct KernelPipeline {
 };
 
 // How a convolution is computed. direct: each output pixel reduces over (ci, kx, ky).
-// winograd: F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-// 2016): each 2x2 block of output pixels is a 4x4 tile; tiles and weights are transformed into
-// 16 planes, the planes multiplied as matrices over the input channels, and the products
-// transformed back: 2.25 times fewer multiplications. Stages "winograd_input" (V(ci, t, e, n),
-// t the tile, e the plane), "winograd_weights" (U(co, ci, e)), "winograd_product" (M(co, t, e,
-// n), reduced over ci) and "output"; the zero-extended input is inlined.
-enum class ConvAlgorithm { direct = 1, winograd = 2 };
+// winograd F(m x m, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016): each m x m block of output pixels is an (m + 2) x (m + 2) tile of the input; tiles and
+// weights are transformed into (m + 2)^2 planes, the planes multiplied as matrices over the input
+// channels, and the products transformed back: 2.25 (m = 2) or 4 (m = 4) times fewer
+// multiplications; m = 4 rounds more (its transforms' coefficients reach 8 and 1/24). Stages
+// "winograd_input" (V(ci, t, e, n), t the tile, e the plane), "winograd_weights" (U(co, ci, e)),
+// "winograd_product" (M(co, t, e, n), reduced over ci) and "output"; each transform is two
+// passes, rows then columns, the first ("winograd_input_rows", "winograd_weights_rows",
+// "winograd_output_rows") inlined unless scheduled. The zero-extended input is inlined.
+enum class ConvAlgorithm { direct = 1, winograd = 2, winograd4 = 3 };
 
 // A 3x3 convolution of stride 1, padding 1, without groups.
 bool winograd_applies(const Layer& layer);
@@ -45,8 +48,11 @@ bool winograd_applies(const Layer& layer);
 // The algorithm only: no scheduling directives. winograd only where winograd_applies.
 KernelPipeline define_kernel(const Layer& layer, ConvAlgorithm algorithm = ConvAlgorithm::direct);
 
-// Tiles per row (and rows of tiles) of a winograd convolution: the output's 2x2 blocks.
-inline int winograd_tiles(int extent) { return (extent + 1) / 2; }
+// The output block's side m of a winograd algorithm: 2 or 4.
+inline int winograd_block(ConvAlgorithm a) { return a == ConvAlgorithm::winograd4 ? 4 : 2; }
+
+// Tiles per row (and rows of tiles) of a winograd convolution: the output's m x m blocks.
+inline int winograd_tiles(int extent, int m) { return (extent + m - 1) / m; }
 
 // A convolution without groups: its "conv" stage is (c, p, n) over flattened output pixels
 // p = x + W * y (a matrix product tiled across row ends), instead of (c, x, y, n).

@@ -4,6 +4,8 @@
 // generation time except the batch n.
 #include "generator/kernel.hpp"
 
+#include <functional>
+
 #include "generator/error.hpp"
 
 namespace resgen {
@@ -149,33 +151,68 @@ struct Builder {
     finish(named("output"), v);
   }
 
-  // F(2x2, 3x3): Y = A^T [(G g G^T) . (B^T d B)] A for each 4x4 input tile d (origin 2 * tile
-  // - 1) and 2x2 output block Y, summed over input channels before the output transform.
-  void conv_winograd() {
-    static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-    static constexpr float G[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
-    static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  // F(m x m, 3x3): Y = A^T [(G g G^T) . (B^T d B)] A for each (m + 2)^2 input tile d (origin
+  // m * tile - 1) and m x m output block Y, summed over input channels before the output
+  // transform. Each transform runs along x, then along y.
+  struct WinogradTransforms {
+    std::vector<std::vector<float>> BT, G, AT;  // (m + 2) x (m + 2), (m + 2) x 3, m x (m + 2)
+  };
+  static const WinogradTransforms& winograd_transforms(int m) {
+    static const WinogradTransforms f2{{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
+                                       {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}},
+                                       {{1, 1, 1, 0}, {0, 1, -1, -1}}};
+    // Interpolation points 0, 1, -1, 2, -2 and infinity.
+    static const WinogradTransforms f4{{{4, 0, -5, 0, 1, 0},
+                                        {0, -4, -4, 1, 1, 0},
+                                        {0, 4, -4, -1, 1, 0},
+                                        {0, -2, -1, 2, 1, 0},
+                                        {0, 2, -1, -2, 1, 0},
+                                        {0, 4, 0, -5, 0, 1}},
+                                       {{1.f / 4, 0, 0},
+                                        {-1.f / 6, -1.f / 6, -1.f / 6},
+                                        {-1.f / 6, 1.f / 6, -1.f / 6},
+                                        {1.f / 24, 1.f / 12, 1.f / 6},
+                                        {1.f / 24, -1.f / 12, 1.f / 6},
+                                        {0, 0, 1}},
+                                       {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+    return m == 4 ? f4 : f2;
+  }
+
+  // sum_k row[k] * at(k), the zero coefficients left out.
+  static Expr combine(const std::vector<float>& row, const std::function<Expr(int)>& at) {
+    Expr v;
+    for (std::size_t k = 0; k < row.size(); ++k)
+      if (row[k] != 0) {
+        Expr term = row[k] == 1 ? at(int(k)) : row[k] * at(int(k));
+        v = v.defined() ? v + term : term;
+      }
+    return v;
+  }
+
+  void conv_winograd(int m) {
+    const WinogradTransforms& f = winograd_transforms(m);
+    int side = m + 2;
     ConvArgs a = conv_args();
     ImageParam in = a.in, res = a.res, b = a.b;
 
-    int tiles_x = winograd_tiles(l.out.w);
-    Var t("t"), e("e"), co("co"), ci("ci");
+    int tiles_x = winograd_tiles(l.out.w, m);
+    Var t("t"), e("e"), i("i"), j("j"), co("co"), ci("ci");
     Func src = zero_extended(in, 0.0f);
-    // Plane e = i + 4 j of a tile holds row i of the x transform and row j of the y transform.
-    std::vector<Expr> planes_v, planes_u;
     Expr tx = t % tiles_x, ty = t / tiles_x;
-    for (int j = 0; j < 4; ++j)
-      for (int i = 0; i < 4; ++i) {
-        Expr v = 0.0f, u = 0.0f;
-        for (int dx = 0; dx < 4; ++dx)
-          for (int dy = 0; dy < 4; ++dy)
-            if (float f = BT[i][dx] * BT[j][dy]; f != 0)
-              v += f * src(c, 2 * tx - 1 + dx, 2 * ty - 1 + dy, n);
-        for (int kx = 0; kx < 3; ++kx)
-          for (int ky = 0; ky < 3; ++ky)
-            if (float f = G[i][kx] * G[j][ky]; f != 0) u += f * a.weight(co, ci, kx, ky);
-        planes_v.push_back(v);
-        planes_u.push_back(u);
+    // Row j of a tile transformed along x: Vx(c, t, i, j) = sum_dx BT[i][dx] d(dx, j); plane
+    // e = i + side * jt of V then transforms Vx's column i along y. U and the output alike.
+    Func Vx = named("winograd_input_rows"), Ux = named("winograd_weights_rows");
+    std::vector<Expr> rows_v, rows_u, planes_v, planes_u;
+    for (int r = 0; r < side; ++r) {
+      rows_v.push_back(combine(f.BT[r], [&](int dx) { return src(c, m * tx - 1 + dx, m * ty - 1 + j, n); }));
+      rows_u.push_back(combine(f.G[r], [&](int kx) { return a.weight(co, ci, kx, j); }));
+    }
+    Vx(c, t, i, j, n) = mux(i, rows_v);
+    Ux(co, ci, i, j) = mux(i, rows_u);
+    for (int jt = 0; jt < side; ++jt)
+      for (int it = 0; it < side; ++it) {
+        planes_v.push_back(combine(f.BT[jt], [&](int dy) { return Vx(c, t, it, dy, n); }));
+        planes_u.push_back(combine(f.G[jt], [&](int ky) { return Ux(co, ci, it, ky); }));
       }
     Func V = named("winograd_input"), U = named("winograd_weights"), M = named("winograd_product");
     V(c, t, e, n) = mux(e, planes_v);
@@ -185,15 +222,19 @@ struct Builder {
     M(co, t, e, n) = 0.0f;
     M(co, t, e, n) += U(co, r, e) * V(r, t, e, n);
 
-    // The output transform; a schedule that unrolls x and y by 2 from even starts makes the
+    // The output transform; a schedule that unrolls x and y by m from multiples of m makes the
     // coefficients constants.
-    Expr tile = x / 2 + tiles_x * (y / 2), px = x % 2, py = y % 2;
+    Func Mx = named("winograd_output_rows");
+    std::vector<Expr> rows_m;
+    for (int p = 0; p < m; ++p) rows_m.push_back(combine(f.AT[p], [&](int it) { return M(c, t, it + side * j, n); }));
+    Mx(c, t, i, j, n) = mux(i, rows_m);
+    Expr tile = x / m + tiles_x * (y / m), px = x % m, py = y % m;
     Expr v = b(c);
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
-        Expr f = select(px == 0, AT[0][i], AT[1][i]) * select(py == 0, AT[0][j], AT[1][j]);
-        v += f * M(c, tile, i + 4 * j, n);
-      }
+    for (int jt = 0; jt < side; ++jt) {
+      std::vector<Expr> coefficient;
+      for (int p = 0; p < m; ++p) coefficient.push_back(f.AT[p][jt]);
+      v += mux(py, coefficient) * Mx(c, tile, px, jt, n);
+    }
     if (l.residual != Residual::none) v += residual(res);
     finish(named("output"), v);
   }
@@ -304,13 +345,13 @@ bool winograd_applies(const Layer& l) {
 
 KernelPipeline define_kernel(const Layer& layer, ConvAlgorithm algorithm) {
   Builder b{layer, {}};
-  if (algorithm == ConvAlgorithm::winograd && !winograd_applies(layer))
+  if (algorithm != ConvAlgorithm::direct && !winograd_applies(layer))
     throw Error("conv " + layer.name +
                 ": the winograd algorithm takes 3x3 convolutions of stride 1, padding 1, without groups");
   switch (layer.kind) {
     case LayerKind::conv:
-      if (algorithm == ConvAlgorithm::winograd)
-        b.conv_winograd();
+      if (algorithm != ConvAlgorithm::direct)
+        b.conv_winograd(winograd_block(algorithm));
       else
         b.conv();
       break;

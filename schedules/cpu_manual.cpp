@@ -9,8 +9,9 @@
 // parallel; per task when small), so the inner loop has no bounds checks. Convolutions without
 // groups tile the task's pixels as one flattened run; grouped ones tile each row. A task may
 // span several channel tiles, each pixel tile running over all of them while its input stays
-// in L1. 3x3 convolutions of stride 1 on large enough maps use winograd F(2x2, 3x3)
-// (schedule_winograd), whose matrix products take the same register tiles.
+// in L1. 3x3 convolutions of stride 1 on large enough maps use winograd, F(4x4, 3x3) from 28x28
+// and F(2x2, 3x3) at 14x14 (schedule_winograd), whose matrix products take the same register
+// tiles.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -141,22 +142,25 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t, con
   }
 }
 
-// F(2x2, 3x3) winograd (generator/kernel.hpp). The transformed input V is made once per image
-// (tiles in parallel) and read by every channel tile. A task is `tc` output channels x `rows`
-// output rows of one image: it transforms its channels' weights (U, about 5% of its work, kept
-// in L2), multiplies the 16 planes as matrices with the register tiles of the direct schedule
-// ((tc / vw) vectors of channels x `tile` tiles, input channels streaming past), and transforms
-// the products into output rows, x and y unrolled by 2 so the coefficients are constants.
+// F(m x m, 3x3) winograd (generator/kernel.hpp). The transformed input V is made once per
+// image (tiles in parallel) and read by every channel tile. A task is `tc` output channels x
+// `rows` output rows of one image: it transforms its channels' weights (U, kept in L2), multiplies
+// the planes as matrices with the register tiles of the direct schedule ((tc / vw) vectors of
+// channels x `tile` tiles, input channels streaming past), and transforms the products into
+// output rows, x and y unrolled by m so the coefficients are constants. For m = 4 each
+// transform's first pass is kept per vector of channels (its 36 or 24 values are shared by the
+// second pass's planes); for m = 2 inlining them costs no more.
 void schedule_winograd(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   Func out = k.stage("output"), V = k.stage("winograd_input"), U = k.stage("winograd_weights");
   Func M = k.stage("winograd_product");
   if (!V.defined()) throw Error("conv " + l.name + ": schedule knobs ask for winograd, the kernel is direct");
+  int m = knobs.algorithm == 3 ? 4 : 2;
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
   Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), yp("yp"), yq("yq"), task("task");
   int vw = vector_width(t, l.out.c), tc = knobs.channel_vectors * vw, rows = knobs.rows;
 
   out.split(c, co, ci, tc, TailStrategy::ShiftInwards).split(y, yo, yi, rows, TailStrategy::ShiftInwards);
-  out.split(yi, yp, yq, 2, TailStrategy::GuardWithIf).split(x, xo, xi, 2, TailStrategy::GuardWithIf);
+  out.split(yi, yp, yq, m, TailStrategy::GuardWithIf).split(x, xo, xi, m, TailStrategy::GuardWithIf);
   Var inner = knobs.order == 2 ? co : yo, outer = knobs.order == 2 ? yo : co;
   out.reorder(ci, xi, yq, xo, yp, inner, outer, n).vectorize(ci, vw).unroll(ci).unroll(xi).unroll(yq);
   out.fuse(inner, outer, task).parallel(task);
@@ -181,6 +185,16 @@ void schedule_winograd(const Layer& l, const KernelPipeline& k, const Target& t,
   // The weights of one block of input channels at a time.
   Var uco = U.args()[0], uci = U.args()[1], ue = U.args()[2];
   U.compute_at(M, rco).reorder(ue, uco, uci).vectorize(uco, vw).unroll(uco).unroll(ue);
+
+  if (m == 4) {
+    auto per_vector = [&](Func rows, Func consumer, Var at, int width) {
+      Var rc = rows.args()[0], ri = rows.args()[2], rj = rows.args()[3];
+      rows.compute_at(consumer, at).vectorize(rc, width, TailStrategy::GuardWithIf).unroll(ri).unroll(rj);
+    };
+    per_vector(k.stage("winograd_input_rows"), V, vc, vector_width(t, l.in.c));
+    per_vector(k.stage("winograd_weights_rows"), U, uco, vw);
+    per_vector(k.stage("winograd_output_rows"), out, xo, vw);
+  }
 }
 
 // A large zero-extended input is copied once for the whole layer (rows in parallel), not once
@@ -233,26 +247,31 @@ void schedule_linear(const Layer& l, const KernelPipeline& k, const Target& t) {
     update.vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
 }
 
-// Winograd pays where the matrix products are long enough: 64 input channels and more, on maps
-// of 14x14 and more (measured on AVX2 in turns with the direct schedule: 1.3 to 1.9x faster on
-// ResNet-50's 3x3s at 56, 28 and 14; 1.1 to 2x slower on 7x7 maps, 16 tiles for a task's
-// transformed weights, and no faster on CIFAR's 16 and 32 channels).
-bool winograd_pays(const Layer& l) {
-  return winograd_applies(l) && l.in.c >= 64 && l.out.c >= 64 && l.out.w >= 14 && l.out.h >= 14;
+// The algorithm the manual schedule picks: winograd where the matrix products are long enough,
+// 64 input channels and more, on maps of 14x14 and more; F(4x4) from 28x28 (measured on AVX2 in
+// turns: F(2x2) is 1.3 to 1.9x faster than direct on ResNet-50's 3x3s at 56, 28 and 14, F(4x4)
+// 1.4 to 1.5x faster than F(2x2) at 56 and 28 but 1.2x slower at 14, where 4x4 blocks cover 16x16;
+// winograd is 1.1 to 2x slower than direct on 7x7 maps, and no faster on CIFAR's 16 and 32
+// channels).
+int default_algorithm(const Layer& l) {
+  if (!winograd_applies(l) || l.in.c < 64 || l.out.c < 64 || l.out.w < 14 || l.out.h < 14) return 1;
+  return l.out.w >= 28 && l.out.h >= 28 ? 3 : 2;
 }
 
-// Output rows per winograd task: a task's products (tc x tiles x 16 planes) within about 128 KB,
-// at least 16 tasks; rows in pairs dividing the height, or the whole height.
-int winograd_rows(const Layer& l, int channel_tiles) {
-  int tiles_x = winograd_tiles(l.out.w);
+// Output rows per winograd task: at most 128 tiles, and at least 16 tasks for F(2x2), 8 for
+// F(4x4), whose task transforms 2.25x more weights per tile (measured: F(4x4) tasks of 28 rows,
+// 49 to 98 tiles, beat tasks of 4 to 8 rows by 15 to 30%); rows in blocks of m dividing the
+// height, or the whole height.
+int winograd_rows(const Layer& l, int channel_tiles, int m) {
+  int tiles_x = winograd_tiles(l.out.w, m), least_tasks = m == 4 ? 8 : 16;
   int best = 0;
-  for (int rows = 2; rows <= l.out.h + 1; rows += 2) {
+  for (int rows = m; rows < l.out.h + m; rows += m) {
     int r = std::min(rows, l.out.h);
     if (l.out.h % r != 0) continue;
-    bool small = winograd_tiles(r) * tiles_x <= 128, many = channel_tiles * (l.out.h / r) >= 16;
+    bool small = winograd_tiles(r, m) * tiles_x <= 128, many = channel_tiles * (l.out.h / r) >= least_tasks;
     if (small && (many || !best)) best = r;
   }
-  return best ? best : std::min(2, l.out.h);
+  return best ? best : std::min(m, l.out.h);
 }
 
 // Channel tiles per task for a 1x1 convolution that widens its input at least twice (the
@@ -274,9 +293,10 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   d.algorithm = algorithm;
   d.order = 1;
   d.span = 1;
-  if (algorithm == 2) {
-    d.rows = winograd_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
-    d.tile = tile_width(t, winograd_tiles(d.rows) * winograd_tiles(l.out.w), d.channel_vectors);
+  if (algorithm >= 2) {
+    int m = algorithm == 3 ? 4 : 2;
+    d.rows = winograd_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw), m);
+    d.tile = tile_width(t, winograd_tiles(d.rows, m) * winograd_tiles(l.out.w, m), d.channel_vectors);
     d.channel_block = l.in.c;
     d.padded = 1;
     return d;
@@ -291,17 +311,18 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
 
 }  // namespace
 
-ConvKnobs default_conv_knobs(const Layer& l, const Target& t) { return default_knobs(l, t, winograd_pays(l) ? 2 : 1); }
+ConvKnobs default_conv_knobs(const Layer& l, const Target& t) { return default_knobs(l, t, default_algorithm(l)); }
 
 ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& knobs) {
-  int algorithm = knobs.algorithm ? knobs.algorithm : winograd_pays(l) ? 2 : 1;
+  int algorithm = knobs.algorithm ? knobs.algorithm : default_algorithm(l);
   ConvKnobs r = knobs;
   auto bad = [&](const std::string& why) {
     return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{} o{} p{} s{} a{}: {}", l.name, r.channel_vectors,
                              r.tile, r.rows, r.channel_block, r.order, r.padded, r.span, r.algorithm, why));
   };
-  if (algorithm < 1 || algorithm > 2) throw bad("the algorithm must be 1 (direct) or 2 (winograd)");
-  if (algorithm == 2 && !winograd_applies(l))
+  if (algorithm < 1 || algorithm > 3)
+    throw bad("the algorithm must be 1 (direct), 2 (winograd F(2x2, 3x3)) or 3 (winograd F(4x4, 3x3))");
+  if (algorithm >= 2 && !winograd_applies(l))
     throw bad("winograd takes 3x3 convolutions of stride 1 and padding 1 without groups");
   ConvKnobs d = default_knobs(l, t, algorithm);
   r.algorithm = algorithm;
@@ -310,9 +331,12 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   if (!r.channel_vectors) r.channel_vectors = d.channel_vectors;
   int vw = vector_width(t, l.out.c);
   int channel_tiles = (l.out.c + r.channel_vectors * vw - 1) / (r.channel_vectors * vw);
-  bool winograd = algorithm == 2;
-  if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles) : task_rows(l, channel_tiles);
-  int tile_run = winograd ? winograd_tiles(r.rows) * winograd_tiles(l.out.w) : flat_pixels(l) ? r.rows * l.out.w : l.out.w;
+  bool winograd = algorithm >= 2;
+  int m = algorithm == 3 ? 4 : 2;
+  if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles, m) : task_rows(l, channel_tiles);
+  int tile_run = winograd ? winograd_tiles(r.rows, m) * winograd_tiles(l.out.w, m)
+                 : flat_pixels(l) ? r.rows * l.out.w
+                                  : l.out.w;
   if (!r.tile) r.tile = tile_width(t, tile_run, r.channel_vectors);
   if (!r.channel_block) r.channel_block = winograd ? l.in.c : channel_block(l, r.channel_vectors * vw);
   if (!r.order) r.order = d.order;
@@ -351,14 +375,14 @@ bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
 
 ConvAlgorithm conv_algorithm(const Layer& l, const Target& t, const ConvKnobs& knobs) {
   if (l.kind != LayerKind::conv || t.has_gpu_feature()) return ConvAlgorithm::direct;
-  return resolve_conv_knobs(l, t, knobs).algorithm == 2 ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
+  return ConvAlgorithm(resolve_conv_knobs(l, t, knobs).algorithm);
 }
 
 void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   switch (l.kind) {
     case LayerKind::conv: {
       ConvKnobs r = resolve_conv_knobs(l, t, knobs);
-      if (r.algorithm == 2)
+      if (r.algorithm >= 2)
         schedule_winograd(l, k, t, r);
       else
         schedule_conv(l, k, t, r);

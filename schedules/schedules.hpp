@@ -28,8 +28,9 @@ struct ConvKnobs {
   int span = 0;             // channel tiles per task: each register tile of pixels runs over all
                             // of them while its input stays in L1 (a GEMM's row panel); span > 1
                             // divides the channel tiles
-  int algorithm = 0;        // 1 direct, 2 winograd F(2x2, 3x3) (ConvAlgorithm; where
-                            // winograd_applies). For winograd, tile counts 2x2 output blocks,
+  int algorithm = 0;        // 1 direct, 2 winograd F(2x2, 3x3), 3 winograd F(4x4, 3x3)
+                            // (ConvAlgorithm; where winograd_applies). For winograd, tile
+                            // counts m x m output blocks,
                             // rows is output rows per task, the channel block is the matrix
                             // products' reduction block, and padded and span must be 1
   bool operator==(const ConvKnobs&) const = default;

@@ -5,8 +5,9 @@
 // parallel split), input channels per reduction block (the L1 blocking of the weights), the
 // order of the parallel tasks (loop order), where a padded input is made (per task, per
 // layer, or inlined into the reduction), channel tiles per task (span), and the algorithm:
-// direct or, for 3x3 convolutions of stride 1, winograd F(2x2, 3x3) (generator/kernel.hpp),
-// whose own knobs are the tile, rows, channel block, channel vectors and order.
+// direct or, for 3x3 convolutions of stride 1, winograd F(2x2, 3x3) or F(4x4, 3x3)
+// (generator/kernel.hpp), whose own knobs are the tile, rows, channel block, channel vectors and
+// order.
 #include <algorithm>
 
 #include "generator/tune/tuner.hpp"
@@ -29,7 +30,7 @@ KnobSpace::KnobSpace(const Layer& layer, const Halide::Target& target) : layer_(
 
 // Winograd has no padded copy and one channel tile per task.
 void KnobSpace::fit_algorithm(ConvKnobs& k) const {
-  if (k.algorithm == 2) k.padded = 1, k.span = 1;
+  if (k.algorithm >= 2) k.padded = 1, k.span = 1;
 }
 
 // Accumulators (cv x tile vectors) plus a weight vector per cv and a broadcast must fit the
@@ -54,7 +55,7 @@ TunedSchedule KnobSpace::random(std::mt19937& rng) const {
   s.knobs.order = pick(1, 2);
   s.knobs.padded = pick(1, places_);
   s.knobs.span = 1 << pick(0, 2);
-  s.knobs.algorithm = winograd_ ? pick(1, 2) : 1;
+  s.knobs.algorithm = winograd_ ? pick(1, 3) : 1;
   fit_algorithm(s.knobs);
   return s;
 }
@@ -77,7 +78,7 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
       case 4: k.order = 3 - k.order; break;
       case 5: k.padded = pick(1, places_); break;
       case 6: k.span = k.span > 1 && pick(0, 1) ? k.span / 2 : std::min(8, k.span * 2); break;
-      case 7: k.algorithm = 3 - k.algorithm; break;
+      case 7: k.algorithm = 1 + (k.algorithm + pick(0, 1)) % 3; break;  // either other one
       default: {
         auto it = std::find(blocks_.begin(), blocks_.end(), k.channel_block);
         int i = it == blocks_.end() ? int(blocks_.size()) - 1 : int(it - blocks_.begin());

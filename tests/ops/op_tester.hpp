@@ -39,6 +39,9 @@ using resgen::Residual;
 using resgen::Shape;
 
 constexpr double kRelTol = 1e-4;  // |got - ref| <= kRelTol * max(1, |ref|)
+// Winograd F(4x4, 3x3) rounds about ten times more than a direct sum (its transforms' coefficients
+// reach 8 and 1/24); it is held to DESIGN.md's network tolerance per element instead.
+constexpr double kWinograd4RelTol = 1e-3;
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 const Halide::Target& jit_target() {
@@ -131,14 +134,14 @@ std::vector<float> pack_linear_weights(const std::vector<float>& w, int K, int C
 }
 
 // Compares kernel output (flat NHWC) with the reference (NCHW, double).
-void check_close(const Nchw<double>& ref, const std::vector<float>& got) {
+void check_close(const Nchw<double>& ref, const std::vector<float>& got, double rel_tol = kRelTol) {
   std::vector<double> want = nhwc_of(ref);
   REQUIRE(want.size() == got.size());
   std::size_t bad = 0, first = 0;
   double worst = 0;
   for (std::size_t i = 0; i < want.size(); ++i) {
     double err = std::fabs(double(got[i]) - want[i]);
-    double tol = kRelTol * std::max(1.0, std::fabs(want[i]));
+    double tol = rel_tol * std::max(1.0, std::fabs(want[i]));
     if (!(err <= tol)) {
       if (bad++ == 0) first = i;
     }

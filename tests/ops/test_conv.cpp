@@ -133,7 +133,8 @@ struct ConvTester {
       if (residual_ != Residual::none) args["residual"] = nhwc_buffer(res_flat, batch, res.c, res.h, res.w);
       k.realize(args, Halide::Buffer<float>(out.data(), {out_c_, OW, OH, batch}));
       INFO("batch " << batch);
-      check_close(ref, out);
+      bool f4 = resgen::conv_algorithm(k.layer, jit_target(), knobs_) == resgen::ConvAlgorithm::winograd4;
+      check_close(ref, out, f4 ? op_test::kWinograd4RelTol : op_test::kRelTol);
     }
   }
 };
@@ -220,7 +221,7 @@ TEST_CASE("conv: blocked weights (output channels a multiple of 16) under other 
                        doctest::Contains("no padding"), resgen::Error);
 }
 
-TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3)") {
+TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3) and F(4x4, 3x3)") {
   using resgen::ConvKnobs;
   auto knobs = [](int cv, int tile, int rows, int block, int span, int algorithm) {
     ConvKnobs k{cv, tile, rows, block};
@@ -251,6 +252,27 @@ TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3)") {
       .residual_subsample_pad(10, 7, 5, 2, 2)
       .knobs(knobs(0, 0, 0, 0, 1, 2))
       .test();
+  // F(4x4) as the heuristic picks it (64 channels on 28x28: tasks of whole 28-row maps), with the
+  // residual and batches; maps whose last 4x4 block is partly outside, tasks of rows that are not
+  // multiples of 4 (the blocks' coefficients then chosen at run time), one input channel, a
+  // subsampled residual, task order 2.
+  Layer wide = ConvTester().input(64, 28, 28).output_channels(64).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(wide, jit_target()).algorithm == 3);
+  ConvTester().input(64, 28, 28).output_channels(64).kernel(3).padding(1).relu().residual_same().batches({1, 2}).test();
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 3, 8, 1, 3)).batches({1, 3}).test();
+  ConvTester().input(5, 7, 11).output_channels(24).kernel(3).padding(1).knobs(knobs(1, 4, 5, 5, 1, 3)).test();
+  ConvTester().input(1, 1, 1).output_channels(3).kernel(3).padding(1).relu().residual_same().knobs(knobs(0, 0, 0, 0, 1, 3)).test();
+  ConvKnobs order2_f4 = knobs(2, 5, 8, 16, 1, 3);
+  order2_f4.order = 2;
+  ConvTester().input(32, 13, 16).output_channels(32).kernel(3).padding(1).knobs(order2_f4).batches({2}).test();
+  ConvTester()
+      .input(10, 4, 3)
+      .output_channels(16)
+      .kernel(3)
+      .padding(1)
+      .residual_subsample_pad(10, 7, 5, 2, 2)
+      .knobs(knobs(0, 0, 0, 0, 1, 3))
+      .test();
   // Where they do not apply, an error naming the layer and the reason.
   Layer strided = ConvTester().input(16, 8, 8).output_channels(16).kernel(3).stride(2).padding(1).layer();
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 2)),
@@ -262,8 +284,10 @@ TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3)") {
                        doctest::Contains("span must be 1 or divide"), resgen::Error);
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 3, 2)),
                        doctest::Contains("winograd takes padded 1 and span 1"), resgen::Error);
-  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 0, 3)),
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 0, 4)),
                        doctest::Contains("algorithm must be 1"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 3)),
+                       doctest::Contains("winograd takes 3x3 convolutions of stride 1"), resgen::Error);
   // The manual schedule keeps small maps and few channels direct (CIFAR, 7x7).
   CHECK(resgen::default_conv_knobs(l, jit_target()).algorithm == 1);
   Layer late = ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).layer();
