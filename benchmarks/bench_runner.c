@@ -2,7 +2,8 @@
  * Built by resgen bench with -DRG_NET=<net> '-DRG_HEADER="<net>.h"'.
  *   bench_runner WEIGHTS INPUT.bin BATCH THREADS OUTPUT.bin WARMUP
  * INPUT.bin holds BATCH*C*H*W float32 (NCHW). Loads the model, runs once and writes the
- * BATCH*K logits to OUTPUT.bin, runs WARMUP more times, prints "ready", then answers commands
+ * BATCH*K logits to OUTPUT.bin, runs WARMUP more times, prints "ready ARENA_BYTES" (the
+ * activation memory the library plans for BATCH), then answers commands
  * on stdin, one per line (the protocol every bench worker speaks):
  *   time K      -> "times S1 ... SK"       seconds of K runs
  *   profile K L -> "layers S1 ... SL"      each of the L layers' median seconds over K runs
@@ -65,7 +66,9 @@ int main(int argc, char** argv) {
     return fail("cannot write the output", argv[5]);
   for (int i = 0; i < warmup; ++i)
     if (RG(run)(m, batch, x, in_n, y, out_n)) return fail(RG(last_error)(), NULL);
-  printf("ready\n");
+  size_t arena = 0;
+  RG(activation_bytes)(batch, &arena);
+  printf("ready %zu\n", arena);
   fflush(stdout);
 
   char line[256];

@@ -74,8 +74,8 @@ int cmd_describe(const std::vector<std::string>& argv) {
   std::cout << fmt::format("library: {} layers, {} distinct kernels, {} packed weight floats\n", l.layers.size(),
                            l.kernels.size(), l.packed_floats);
   std::cout << fmt::format(
-      "activation memory per image: {} bytes planned, {:.2f}x the largest tensor ({} bytes); batch N needs N times "
-      "that\n",
+      "activation memory per image: {} bytes planned, {:.2f}x the largest tensor ({} bytes); a batch needs that "
+      "times the images run at once (on a CPU as many as fit 8 MiB, at least one)\n",
       l.arena_floats * 4, largest ? double(l.arena_floats) / double(largest) : 0.0, largest * 4);
   return 0;
 }

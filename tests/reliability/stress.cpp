@@ -179,10 +179,10 @@ int lifecycle(const char* weights, const char* inputs, int d) {
 }
 
 int oom(const char* weights, const char* inputs, int d) {
-  size_t per_image = 0;
-  expect(RG(activation_bytes)(1, &per_image) == 0, "activation_bytes");
-  // A batch whose arena is about 512 MiB (one chunk), with the inputs repeated.
-  int64_t batch = ((int64_t)512 << 20) / (int64_t)per_image + 1;
+  // A batch of 64 and the arena the library plans for it (the images it runs at once).
+  int64_t batch = 64;
+  size_t arena = 0;
+  expect(RG(activation_bytes)(batch, &arena) == 0 && arena > 0, "activation_bytes");
   std::vector<float> x0 = read_floats(inputs, (size_t)(d * g_per_in));
   std::vector<float> x((size_t)(batch * g_per_in)), y((size_t)(batch * g_k));
   for (int64_t i = 0; i < batch; ++i) memcpy(&x[(size_t)(i * g_per_in)], &x0[(size_t)((i % d) * g_per_in)], 4 * (size_t)g_per_in);
@@ -196,13 +196,13 @@ int oom(const char* weights, const char* inputs, int d) {
   expect(f && fscanf(f, "%lu", &pages) == 1, "statm");
   fclose(f);
   lim = old;
-  lim.rlim_cur = (rlim_t)pages * 4096 + ((rlim_t)256 << 20);  // 256 MiB of headroom: too little
+  lim.rlim_cur = (rlim_t)pages * 4096 + arena / 2;  // half the arena of address space left: too little
   expect(setrlimit(RLIMIT_AS, &lim) == 0, "setrlimit");
   int s = RG(run)(m, batch, x.data(), x.size(), y.data(), y.size());
   std::string msg = RG(last_error)();
   expect(setrlimit(RLIMIT_AS, &old) == 0, "restore rlimit");
-  printf("oom: batch %lld (arena %.0f MiB) with 256 MiB of address space left: status %d (%s)\n", (long long)batch,
-         (double)per_image * (double)batch / (1 << 20), s, msg.c_str());
+  printf("oom: batch %lld (arena %.1f MiB) with half that of address space left: status %d (%s)\n", (long long)batch,
+         (double)arena / (1 << 20), s, msg.c_str());
   expect(s == 4, "a failed arena allocation is ERR_MEMORY");
   expect(RG(run)(m, 1, x.data(), (size_t)g_per_in, y.data(), (size_t)g_k) == 0 && memcmp(y.data(), y1.data(), 4 * (size_t)g_k) == 0,
          "the model still runs after ERR_MEMORY, same answer");
