@@ -228,7 +228,31 @@ void schedule_global_avg_pool(const Layer& l, const KernelPipeline& k, const Tar
   (void)c;
 }
 
+// A linear layer with large weights (ImageNet's 2048 x 1000: 8 MB, read once per run from memory)
+// streams them row by row: each of up to 16 parallel parts reduces a contiguous run of input
+// channels (whole rows of K weights) into its own partial sums, for every image of the batch,
+// and the parts are summed. Tiles of output channels would read 128 bytes of each 4 KB row, a
+// pattern the prefetchers cannot follow (measured: 1.3 to 1.6x faster at batch 1 with the weights
+// cold, 2.1x at batch 8).
+void schedule_linear_rows(const Layer& l, const KernelPipeline& k, const Target& t) {
+  Func out = k.stage("output"), acc = k.stage("reduce");
+  Var c = out.args()[0], n = out.args()[1], u("u");
+  int vw = vector_width(t, l.out.c);
+  const RDom& r = k.reduction;
+  RVar rxo("rxo"), rxi("rxi");
+  int parts = 16;
+  while (parts > 1 && l.in.c % parts) parts /= 2;
+  Func part = acc.update().split(r.x, rxo, rxi, l.in.c / parts).rfactor(rxo, u);
+  Var pc = part.args()[0], pn = part.args()[1];
+  part.compute_root().vectorize(pc, vw, TailStrategy::GuardWithIf);
+  part.update().reorder(pc, pn, rxi, r.y, r.z, u).vectorize(pc, vw, TailStrategy::GuardWithIf).parallel(u);
+  out.vectorize(c, vw, TailStrategy::GuardWithIf);
+  acc.compute_at(out, n).vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
+  acc.update().vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
+}
+
 void schedule_linear(const Layer& l, const KernelPipeline& k, const Target& t) {
+  if (int64_t(4) * l.out.c * l.in.c * l.in.w * l.in.h >= 256 * 1024) return schedule_linear_rows(l, k, t);
   Func out = k.stage("output"), acc = k.stage("reduce");
   Var c = out.args()[0], n = out.args()[1];
   Var co("co"), ci("ci");

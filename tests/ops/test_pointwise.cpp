@@ -397,6 +397,10 @@ TEST_CASE("linear") {
   LinearTester().input(3, 5, 4).output_features(48).relu().test();
   // Several register tiles of outputs, the last one shifted inwards (like 2048 -> 1000).
   LinearTester().input(64, 1, 1).output_features(100).batches({1, 3}).test();
+  // Weights of 256 KB and more stream by rows in parallel parts (16, or fewer dividing the
+  // channels), each image of the batch summed by every part.
+  LinearTester().input(512, 1, 1).output_features(130).batches({1, 3}).test();
+  LinearTester().input(40, 3, 2).output_features(300).relu().batches({1, 2}).test();
 }
 
 TEST_CASE("to_nhwc") {
