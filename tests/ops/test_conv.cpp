@@ -231,48 +231,37 @@ TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3) and F(4x
   // Span: a pixel tile runs over 2 or 4 channel tiles; 1x1 with the residual, 3x3 padded.
   ConvTester().input(32, 5, 6).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 6, 2, 16, 2, 1)).batches({1, 3}).test();
   ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).knobs(knobs(1, 5, 3, 8, 4, 1)).test();
-  // Winograd as the heuristic picks it (64 channels on 14x14), with the residual, batches.
+  // F(2x2) as the heuristic picks it (64 channels on 14x14), with the residual, batches.
   Layer big = ConvTester().input(64, 14, 14).output_channels(64).kernel(3).padding(1).layer();
   CHECK(resgen::default_conv_knobs(big, jit_target()).algorithm == 2);
   ConvTester().input(64, 14, 14).output_channels(64).kernel(3).padding(1).relu().residual_same().batches({1, 2}).test();
-  // Odd maps (a last 2x2 block half outside), channels off the vector width and off the weight
-  // block (dense weights), one input channel, tiles of tiles, channel blocks, task order 2.
-  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 3, 8, 1, 2)).batches({1, 3}).test();
-  ConvTester().input(5, 7, 11).output_channels(24).kernel(3).padding(1).knobs(knobs(1, 4, 2, 5, 1, 2)).test();
-  ConvTester().input(1, 1, 1).output_channels(3).kernel(3).padding(1).relu().residual_same().knobs(knobs(0, 0, 0, 0, 1, 2)).test();
-  ConvTester().input(32, 6, 6).output_channels(32).kernel(3).padding(1).knobs(knobs(2, 2, 6, 16, 1, 2)).test();
-  ConvKnobs order2 = knobs(1, 6, 4, 16, 1, 2);
-  order2.order = 2;
-  ConvTester().input(16, 8, 10).output_channels(48).kernel(3).padding(1).knobs(order2).batches({2}).test();
-  ConvTester()
-      .input(10, 4, 3)
-      .output_channels(16)
-      .kernel(3)
-      .padding(1)
-      .residual_subsample_pad(10, 7, 5, 2, 2)
-      .knobs(knobs(0, 0, 0, 0, 1, 2))
-      .test();
   // F(4x4) as the heuristic picks it (64 channels on 28x28: tasks of whole 28-row maps), with the
-  // residual and batches; maps whose last 4x4 block is partly outside, tasks of rows that are not
-  // multiples of 4 (the blocks' coefficients then chosen at run time), one input channel, a
-  // subsampled residual, task order 2.
+  // residual and batches.
   Layer wide = ConvTester().input(64, 28, 28).output_channels(64).kernel(3).padding(1).layer();
   CHECK(resgen::default_conv_knobs(wide, jit_target()).algorithm == 3);
   ConvTester().input(64, 28, 28).output_channels(64).kernel(3).padding(1).relu().residual_same().batches({1, 2}).test();
-  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 3, 8, 1, 3)).batches({1, 3}).test();
-  ConvTester().input(5, 7, 11).output_channels(24).kernel(3).padding(1).knobs(knobs(1, 4, 5, 5, 1, 3)).test();
-  ConvTester().input(1, 1, 1).output_channels(3).kernel(3).padding(1).relu().residual_same().knobs(knobs(0, 0, 0, 0, 1, 3)).test();
-  ConvKnobs order2_f4 = knobs(2, 5, 8, 16, 1, 3);
-  order2_f4.order = 2;
-  ConvTester().input(32, 13, 16).output_channels(32).kernel(3).padding(1).knobs(order2_f4).batches({2}).test();
-  ConvTester()
-      .input(10, 4, 3)
-      .output_channels(16)
-      .kernel(3)
-      .padding(1)
-      .residual_subsample_pad(10, 7, 5, 2, 2)
-      .knobs(knobs(0, 0, 0, 0, 1, 3))
-      .test();
+  // Both: odd maps (a last block partly outside), channels off the vector width and off the
+  // weight block (dense weights), tasks of rows that are not multiples of m (the blocks'
+  // coefficients then chosen at run time), one input channel, tiles of tiles, channel blocks,
+  // task order 2, a subsampled residual.
+  for (int a : {2, 3}) {
+    INFO("algorithm " << a);
+    ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 3, 8, 1, a)).batches({1, 3}).test();
+    ConvTester().input(5, 7, 11).output_channels(24).kernel(3).padding(1).knobs(knobs(1, 4, 5, 5, 1, a)).test();
+    ConvTester().input(1, 1, 1).output_channels(3).kernel(3).padding(1).relu().residual_same().knobs(knobs(0, 0, 0, 0, 1, a)).test();
+    ConvTester().input(32, 6, 6).output_channels(32).kernel(3).padding(1).knobs(knobs(2, 2, 6, 16, 1, a)).test();
+    ConvKnobs order2 = knobs(1, 6, 4, 16, 1, a);
+    order2.order = 2;
+    ConvTester().input(16, 13, 10).output_channels(48).kernel(3).padding(1).knobs(order2).batches({2}).test();
+    ConvTester()
+        .input(10, 4, 3)
+        .output_channels(16)
+        .kernel(3)
+        .padding(1)
+        .residual_subsample_pad(10, 7, 5, 2, 2)
+        .knobs(knobs(0, 0, 0, 0, 1, a))
+        .test();
+  }
   // Where they do not apply, an error naming the layer and the reason.
   Layer strided = ConvTester().input(16, 8, 8).output_channels(16).kernel(3).stride(2).padding(1).layer();
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 2)),
