@@ -154,7 +154,7 @@ void schedule_winograd(const Layer& l, const KernelPipeline& k, const Target& t,
   Func out = k.stage("output"), V = k.stage("winograd_input"), U = k.stage("winograd_weights");
   Func M = k.stage("winograd_product");
   if (!V.defined()) throw Error("conv " + l.name + ": schedule knobs ask for winograd, the kernel is direct");
-  int m = knobs.algorithm == 3 ? 4 : 2;
+  int m = winograd_block(ConvAlgorithm(knobs.algorithm));
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
   Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), yp("yp"), yq("yq"), task("task");
   int vw = vector_width(t, l.out.c), tc = knobs.channel_vectors * vw, rows = knobs.rows;
@@ -318,7 +318,7 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   d.order = 1;
   d.span = 1;
   if (algorithm >= 2) {
-    int m = algorithm == 3 ? 4 : 2;
+    int m = winograd_block(ConvAlgorithm(algorithm));
     d.rows = winograd_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw), m);
     d.tile = tile_width(t, winograd_tiles(d.rows, m) * winograd_tiles(l.out.w, m), d.channel_vectors);
     d.channel_block = l.in.c;
@@ -356,7 +356,7 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   int vw = vector_width(t, l.out.c);
   int channel_tiles = (l.out.c + r.channel_vectors * vw - 1) / (r.channel_vectors * vw);
   bool winograd = algorithm >= 2;
-  int m = algorithm == 3 ? 4 : 2;
+  int m = winograd_block(ConvAlgorithm(algorithm));
   if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles, m) : task_rows(l, channel_tiles);
   int tile_run = winograd ? winograd_tiles(r.rows, m) * winograd_tiles(l.out.w, m)
                  : flat_pixels(l) ? r.rows * l.out.w
