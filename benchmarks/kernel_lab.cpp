@@ -34,7 +34,7 @@ namespace {
 // the kernel's weights are flushed before each run, as in a network whose weights outgrow the
 // last-level cache. --cold 3: the residual and the output too, as a layer finds them in a
 // network, where only the input was written just before.
-bool cold = false, cold_weights = false, cold_tensors = false;
+int cold = 0;
 // Writes back and drops a buffer's lines from every cache level.
 void flush(const Halide::Buffer<float>& b) {
   const char* p = reinterpret_cast<const char*>(b.data());
@@ -78,12 +78,12 @@ struct Instance {
     out = Halide::Buffer<float>(extents);
   }
   double run_ms(const Halide::Target& t) {
-    if (cold) evict_caches();
-    if (cold_weights)  // as in a network whose weights outgrow the last-level cache
+    if (cold == 1) evict_caches();
+    if (cold >= 2)
       for (std::size_t i = 0; i < kp.params.size(); ++i)
-        if (kp.params[i].name() == "weights" || (cold_tensors && kp.params[i].name() == "residual"))
+        if (kp.params[i].name() == "weights" || (cold == 3 && kp.params[i].name() == "residual"))
           flush(inputs[i]);
-    if (cold_tensors) flush(out);
+    if (cold == 3) flush(out);
     for (std::size_t i = 0; i < kp.params.size(); ++i) kp.params[i].set(inputs[i]);
     auto t0 = Clock::now();
     pipe.realize(out, t);
@@ -155,8 +155,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch")
       batch = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--cold")
-      cold = std::string(argv[i + 1]) == "1", cold_weights = std::atoi(argv[i + 1]) >= 2,
-      cold_tensors = std::string(argv[i + 1]) == "3";
+      cold = std::clamp(std::atoi(argv[i + 1]), 0, 3);
     else if (a == "--knobs")
       knobs = parse_knobs(argv[i + 1]);
     else if (a == "--vs")

@@ -8,6 +8,7 @@
 #include "generator/cli/commands.hpp"
 #include "generator/lowered.hpp"
 #include "generator/registry.hpp"
+#include "generator/runtime/rg_runtime.h"
 
 namespace resgen::cli {
 
@@ -75,8 +76,9 @@ int cmd_describe(const std::vector<std::string>& argv) {
                            l.kernels.size(), l.packed_floats);
   std::cout << fmt::format(
       "activation memory per image: {} bytes planned, {:.2f}x the largest tensor ({} bytes); a batch needs that "
-      "times the images run at once (on a CPU as many as fit 8 MiB, at least one)\n",
-      l.arena_floats * 4, largest ? double(l.arena_floats) / double(largest) : 0.0, largest * 4);
+      "times the images run at once (on a CPU as many as fit {} MiB, at least one)\n",
+      l.arena_floats * 4, largest ? double(l.arena_floats) / double(largest) : 0.0, largest * 4,
+      RG_CHUNK_ARENA_BYTES >> 20);
   return 0;
 }
 

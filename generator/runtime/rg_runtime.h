@@ -63,6 +63,10 @@ typedef struct {
  * first dimension is innermost. Must match generator/kernel.hpp (kWeightBlock). */
 #define RG_WEIGHT_BLOCK 16
 
+/* A CPU runs a batch through the layers in chunks of as many images as fit this much activation
+ * arena, at least one (model.inc, rg_chunk); `resgen describe` reports it. */
+#define RG_CHUNK_ARENA_BYTES ((int64_t)8 << 20)
+
 enum rg_placement { RG_VALUE_INPUT = 0, RG_VALUE_OUTPUT = 1, RG_VALUE_ARENA = 2 };
 
 typedef struct {
