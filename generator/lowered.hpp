@@ -70,6 +70,7 @@ struct ValueInfo {
   Shape shape;
   Placement placement = Placement::arena;
   int64_t offset = 0;   // per-image float offset into the arena (scaled by N at run time)
+  int64_t late_offset = -1;  // per-image float offset into the late arena; -1 outside the late phase
   int first = -1, last = -1;  // layer indices of producer and last consumer
 };
 
@@ -89,6 +90,10 @@ struct Lowered {
   std::vector<Kernel> kernels;
   int64_t arena_floats = 0;    // per image
   int64_t packed_floats = 0;   // all packed weights
+  // The late phase (plan_arena): layers [late_start, end) may run on more images at once than
+  // the layers before, over their own arena of late_arena_floats per image. 0: none.
+  int late_start = 0, late_input = -1;  // late_input: the one value crossing into it
+  int64_t late_arena_floats = 0;
 };
 
 // Lowers a checked network (throws dsl::SpecError for what the lowering cannot take).

@@ -53,7 +53,8 @@ Tables::Tables(const Lowered& l) {
     layers.push_back(d);
   }
   for (const ValueInfo& v : l.values)
-    values.push_back(rg_value_desc{v.shape.c, v.shape.h, v.shape.w, static_cast<int>(v.placement), v.offset});
+    values.push_back(
+        rg_value_desc{v.shape.c, v.shape.h, v.shape.w, static_cast<int>(v.placement), v.offset, v.late_offset});
   net.name = l.network.c_str();
   net.in_c = l.input.c, net.in_h = l.input.h, net.in_w = l.input.w;
   net.classes = l.classes;
@@ -67,6 +68,9 @@ Tables::Tables(const Lowered& l) {
   net.values = values.data();
   net.kernels = nullptr;
   net.arena_floats = l.arena_floats;
+  net.late_start = l.late_start;
+  net.late_input = l.late_input;
+  net.late_arena_floats = l.late_arena_floats;
   for (const ValueInfo& v : l.values) net.largest_value_floats = std::max<int64_t>(net.largest_value_floats, v.shape.elements());
   net.packed_floats = l.packed_floats;
 }
@@ -137,7 +141,7 @@ std::string Tables::encode() const {
                     d.bn_gamma, d.bn_beta, d.bn_mean, d.bn_var, d.packed_weights, d.packed_bias});
   put_rows(out, rows);
   rows.clear();
-  for (const rg_value_desc& v : values) rows.push_back({v.c, v.h, v.w, v.placement, v.offset});
+  for (const rg_value_desc& v : values) rows.push_back({v.c, v.h, v.w, v.placement, v.offset, v.late_offset});
   put_rows(out, rows);
   return out;
 }
@@ -155,11 +159,11 @@ std::string tables_source(const Lowered& l, const Tables& t, const std::string& 
   for (std::size_t at = 0; at < bytes.size(); at += 64) s += "  " + quoted(bytes.substr(at, 64)) + "\n";
   s += "  \"\";\n\n";
   s += fmt::format(
-      "static rg_net_desc rg_net = {{{}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, NULL, NULL, NULL, rg_kernels, {}, {}, {}, "
-      "rg_encoded}};\n",
+      "static rg_net_desc rg_net = {{{}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, NULL, NULL, NULL, rg_kernels, {}, {}, {}, {}, "
+      "{}, {}, rg_encoded}};\n",
       quoted(t.net.name), t.net.in_c, t.net.in_h, t.net.in_w, t.net.classes, t.net.num_params,
-      t.net.num_layers, t.net.num_values, t.net.num_kernels, t.net.arena_floats, t.net.largest_value_floats,
-      t.net.packed_floats);
+      t.net.num_layers, t.net.num_values, t.net.num_kernels, t.net.arena_floats, t.net.late_start,
+      t.net.late_input, t.net.late_arena_floats, t.net.largest_value_floats, t.net.packed_floats);
   return s;
 }
 

@@ -79,6 +79,13 @@ int cmd_describe(const std::vector<std::string>& argv) {
       "times the images run at once (on a CPU as many as fit {} MiB, at least one)\n",
       l.arena_floats * 4, largest ? double(l.arena_floats) / double(largest) : 0.0, largest * 4,
       RG_CHUNK_ARENA_BYTES >> 20);
+  if (l.late_start > 0)
+    std::cout << fmt::format(
+        "late phase from {} on (its layers hold more weights than activations): {} bytes per image planned of "
+        "its own, so a CPU runs more images at once there\n",
+        l.layers[l.late_start].name, l.late_arena_floats * 4);
+  else
+    std::cout << "late phase: none\n";
   return 0;
 }
 

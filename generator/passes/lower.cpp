@@ -38,7 +38,11 @@ std::string dump(const Lowered& l) {
   std::ostringstream os;
   os << "network " << l.network << ": " << l.layers.size() << " layers, " << l.kernels.size()
      << " kernels, arena " << l.arena_floats * 4 << " bytes/image, weights " << l.packed_floats * 4
-     << " bytes packed\n";
+     << " bytes packed";
+  if (l.late_start > 0)
+    os << ", late phase from layer " << l.late_start << " (v" << l.late_input << "), arena " << l.late_arena_floats * 4
+       << " bytes/image";
+  os << "\n";
   for (const Layer& y : l.layers) {
     os << "  v" << y.output << " = " << layer_kind_name(y.kind) << "(v" << y.input;
     if (y.res_value >= 0) os << ", v" << y.res_value;

@@ -73,6 +73,7 @@ typedef struct {
   int c, h, w;
   int placement;       /* rg_placement */
   int64_t offset;      /* per-image float offset in the arena */
+  int64_t late_offset; /* per-image float offset in the late arena, -1 outside the late phase */
 } rg_value_desc;
 
 typedef int (*rg_kernel_fn)(void** args);
@@ -89,6 +90,9 @@ typedef struct {
   const rg_value_desc* values;
   const rg_kernel_fn* kernels;
   int64_t arena_floats;          /* per image */
+  int late_start;                /* the late phase's first layer (generator/passes/plan_arena.cpp), 0: none */
+  int late_input;                /* the one value it receives from the layers before it */
+  int64_t late_arena_floats;     /* per image, the late phase's own arena */
   int64_t largest_value_floats;  /* the largest activation tensor, per image */
   int64_t packed_floats;
   const unsigned char* encoded;  /* the encoded tables (NULL in the generator) */

@@ -94,6 +94,32 @@ std::vector<std::string> plan_problems(const Lowered& l) {
             std::to_string(bo) + ", +" + std::to_string(be) + ") layers " + std::to_string(begin(b)) + ".." +
             std::to_string(end(b)) + " share memory while both are live");
     }
+  // The late phase: exactly one value crosses into it, and its values have a plan of their own.
+  if (l.late_start > 0) {
+    std::vector<int> late;
+    for (int v = 0; v < nv; ++v) {
+      bool crosses = producer[v] < l.late_start && end(v) >= l.late_start;
+      if (l.values[v].placement == Placement::input) crosses = end(v) >= l.late_start;
+      if (crosses && v != l.late_input)
+        say("v" + std::to_string(v) + " crosses into the late phase (layer " + std::to_string(l.late_start) +
+            ") but is not its input v" + std::to_string(l.late_input));
+      if (l.values[v].placement != Placement::arena || end(v) < l.late_start) continue;
+      late.push_back(v);
+      int64_t o = l.values[v].late_offset;
+      if (o < 0 || o + l.values[v].shape.elements() > l.late_arena_floats)
+        say("v" + std::to_string(v) + " lies outside the late arena");
+    }
+    if (l.late_input < 0 || producer[l.late_input] >= l.late_start || end(l.late_input) < l.late_start)
+      say("the late phase's input v" + std::to_string(l.late_input) + " does not cross into it");
+    for (std::size_t i = 0; i < late.size(); ++i)
+      for (std::size_t j = i + 1; j < late.size(); ++j) {
+        int a = late[i], b = late[j];
+        int64_t ao = l.values[a].late_offset, bo = l.values[b].late_offset;
+        if (begin(a) <= end(b) && begin(b) <= end(a) && ao < bo + l.values[b].shape.elements() &&
+            bo < ao + l.values[a].shape.elements())
+          say("v" + std::to_string(a) + " and v" + std::to_string(b) + " share late memory while both are live");
+      }
+  }
   int outputs = 0;
   for (const ValueInfo& v : l.values) outputs += v.placement == Placement::output;
   if (outputs != 1) say(std::to_string(outputs) + " output values, not 1");
@@ -182,6 +208,45 @@ TEST_CASE("lower: the plan checker itself finds overlaps and out-of-order reads"
   Lowered swapped = l;
   std::swap(swapped.layers[3], swapped.layers[4]);  // a consumer before its producer
   CHECK_FALSE(plan_problems(swapped).empty());
+  REQUIRE(l.late_start > 0);
+  Lowered late_same = l;
+  for (ValueInfo& v : late_same.values)
+    if (v.late_offset >= 0) v.late_offset = 0;
+  CHECK_FALSE(plan_problems(late_same).empty());
+  Lowered early = l;
+  early.late_start -= 1;  // the boundary before: two values cross it (the block's input and its conv's output)
+  CHECK_FALSE(plan_problems(early).empty());
+}
+
+// Where the late phase starts: after the last convolution whose activations outweigh its
+// weights, at a boundary one value crosses.
+TEST_CASE("lower: the late phase starts where the weights come to outweigh the activations") {
+  struct Case {
+    const char* net;
+    Shape input;
+    const char* first;
+  };
+  for (Case c : {Case{"resnet50", dsl::zoo::kImageNet, "layer3.1.conv1"},
+                 Case{"resnet18", dsl::zoo::kImageNet, "layer3.1.conv1"},
+                 Case{"cifar_resnet20", dsl::zoo::kCifar, "layer3.0.conv1"}}) {
+    Lowered l = lower(dsl::zoo::build(c.net, c.input, 10));
+    INFO(c.net);
+    REQUIRE(l.late_start > 0);
+    CHECK(l.layers[l.late_start].name == c.first);
+    CHECK(l.late_arena_floats < l.arena_floats / 2);
+    for (std::size_t i = l.late_start; i < l.layers.size(); ++i) {
+      const Layer& y = l.layers[i];
+      if (y.kind == LayerKind::conv || y.kind == LayerKind::linear)
+        CHECK(y.weights_size >= y.in.elements() + y.out.elements());
+    }
+    const Layer& before = l.layers[l.late_start - 1];
+    CHECK(before.output == l.late_input);
+  }
+  // Activations outweigh the weights everywhere: no late phase.
+  Lowered small = lower(dsl::zoo::build("cifar_resnet20", Shape{3, 512, 512}, 10));
+  CHECK(small.late_start == 0);
+  CHECK(small.late_input == -1);
+  check_plan(small);
 }
 
 TEST_CASE("lower: the arena never overlaps two live values") {
