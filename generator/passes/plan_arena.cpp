@@ -13,12 +13,14 @@
 // weight traffic than it costs in activations. The late phase starts at the earliest layer
 // boundary that exactly one value crosses and after which every convolution and linear layer
 // has at least as many weights as input and output floats per image, if the layers after it
-// hold at least half the network's weights (else it saves little); its values get their own
+// hold at least half the network's weights and more than the arena's cache share (8 MiB; else
+// they stay in the cache between chunks, and it saves little); its values get their own
 // plan, so its chunks can be larger (ResNet-50 at batch 8 on 2 Zen 3 cores: 0.92 to 0.96 of
 // the time with one image at a time throughout; README "Figures").
 #include <algorithm>
 
 #include "generator/lowered.hpp"
+#include "generator/runtime/rg_runtime.h"
 
 namespace resgen {
 namespace {
@@ -81,10 +83,12 @@ int late_phase_start(const Lowered& out) {
         from_outside |= v.placement != Placement::arena;
       }
     if (crossing != 1 || from_outside) continue;
-    // Worth it only if the phase holds most of the weights, which each chunk reads again.
+    // Worth it only if the phase holds most of the network's weights, and more than the cache
+    // share the arena may take: fewer stay in the cache from one chunk to the next anyway.
     int64_t late = 0, all = 0;
     for (int i = 0; i < layers; ++i) (i >= s ? late : all) += out.layers[i].weights_size;
-    return 2 * late >= late + all ? s : 0;
+    all += late;
+    return 2 * late >= all && 4 * late > RG_CHUNK_ARENA_BYTES ? s : 0;
   }
   return 0;
 }
