@@ -82,24 +82,27 @@ std::vector<std::string> plan_problems(const Lowered& l) {
           std::to_string(info.last) + " but used in layers " + std::to_string(producer[v]) + ".." +
           std::to_string(end(v)));
   }
-  for (std::size_t i = 0; i < arena.size(); ++i)
-    for (std::size_t j = i + 1; j < arena.size(); ++j) {
-      int a = arena[i], b = arena[j];
-      bool live_together = begin(a) <= end(b) && begin(b) <= end(a);
-      int64_t ao = l.values[a].offset, bo = l.values[b].offset;
-      int64_t ae = l.values[a].shape.elements(), be = l.values[b].shape.elements();
-      if (live_together && ao < bo + be && bo < ao + ae)
-        say("v" + std::to_string(a) + " [" + std::to_string(ao) + ", +" + std::to_string(ae) + ") layers " +
-            std::to_string(begin(a)) + ".." + std::to_string(end(a)) + " and v" + std::to_string(b) + " [" +
-            std::to_string(bo) + ", +" + std::to_string(be) + ") layers " + std::to_string(begin(b)) + ".." +
-            std::to_string(end(b)) + " share memory while both are live");
-    }
+  // Two values of one plan (`members`, offsets by `offset_of`) live together in the same memory.
+  auto check_overlaps = [&](const std::vector<int>& members, auto offset_of, const std::string& arena_name) {
+    for (std::size_t i = 0; i < members.size(); ++i)
+      for (std::size_t j = i + 1; j < members.size(); ++j) {
+        int a = members[i], b = members[j];
+        bool live_together = begin(a) <= end(b) && begin(b) <= end(a);
+        int64_t ao = offset_of(l.values[a]), bo = offset_of(l.values[b]);
+        int64_t ae = l.values[a].shape.elements(), be = l.values[b].shape.elements();
+        if (live_together && ao < bo + be && bo < ao + ae)
+          say("v" + std::to_string(a) + " [" + std::to_string(ao) + ", +" + std::to_string(ae) + ") layers " +
+              std::to_string(begin(a)) + ".." + std::to_string(end(a)) + " and v" + std::to_string(b) + " [" +
+              std::to_string(bo) + ", +" + std::to_string(be) + ") layers " + std::to_string(begin(b)) + ".." +
+              std::to_string(end(b)) + " share " + arena_name + " memory while both are live");
+      }
+  };
+  check_overlaps(arena, [](const ValueInfo& v) { return v.offset; }, "arena");
   // The late phase: exactly one value crosses into it, and its values have a plan of their own.
   if (l.late_start > 0) {
     std::vector<int> late;
     for (int v = 0; v < nv; ++v) {
-      bool crosses = producer[v] < l.late_start && end(v) >= l.late_start;
-      if (l.values[v].placement == Placement::input) crosses = end(v) >= l.late_start;
+      bool crosses = producer[v] < l.late_start && end(v) >= l.late_start;  // the input's producer is -1
       if (crosses && v != l.late_input)
         say("v" + std::to_string(v) + " crosses into the late phase (layer " + std::to_string(l.late_start) +
             ") but is not its input v" + std::to_string(l.late_input));
@@ -111,14 +114,7 @@ std::vector<std::string> plan_problems(const Lowered& l) {
     }
     if (l.late_input < 0 || producer[l.late_input] >= l.late_start || end(l.late_input) < l.late_start)
       say("the late phase's input v" + std::to_string(l.late_input) + " does not cross into it");
-    for (std::size_t i = 0; i < late.size(); ++i)
-      for (std::size_t j = i + 1; j < late.size(); ++j) {
-        int a = late[i], b = late[j];
-        int64_t ao = l.values[a].late_offset, bo = l.values[b].late_offset;
-        if (begin(a) <= end(b) && begin(b) <= end(a) && ao < bo + l.values[b].shape.elements() &&
-            bo < ao + l.values[a].shape.elements())
-          say("v" + std::to_string(a) + " and v" + std::to_string(b) + " share late memory while both are live");
-      }
+    check_overlaps(late, [](const ValueInfo& v) { return v.late_offset; }, "late arena");
   }
   int outputs = 0;
   for (const ValueInfo& v : l.values) outputs += v.placement == Placement::output;
