@@ -100,17 +100,48 @@ void put_varint(std::string& out, uint64_t v) {
   } while (v);
 }
 
-// Records of int64 fields, each field as the zigzag varint of its change from the previous record.
-void put_rows(std::string& out, const std::vector<std::vector<int64_t>>& rows) {
-  std::vector<int64_t> prev;
-  for (const std::vector<int64_t>& r : rows) {
-    prev.resize(r.size(), 0);
-    for (std::size_t f = 0; f < r.size(); ++f) {
-      int64_t d = r[f] - prev[f];
-      put_varint(out, (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63));
-    }
-    prev = r;
+void put_zigzag(std::string& out, int64_t v) {
+  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+// What a table's decoder predicts for row i from the rows before it (runtime/tables.inc,
+// rg_decode_rows): a deep network repeats its blocks, so row i is row i - period plus that
+// row's own change over one period; the first two periods fall back to simpler guesses.
+int64_t predicted(const std::vector<std::vector<int64_t>>& rows, std::size_t i, std::size_t f, std::size_t period) {
+  if (i >= 2 * period) return 2 * rows[i - period][f] - rows[i - 2 * period][f];
+  if (i >= period) return rows[i - period][f];
+  return i ? rows[i - 1][f] : 0;
+}
+
+// Records of int64 fields with the given period: then, until every row is written, the number
+// of rows that equal their prediction, and (unless that ends the table) one row's differences
+// from its prediction.
+std::string rows_with_period(const std::vector<std::vector<int64_t>>& rows, std::size_t period) {
+  std::string out;
+  put_varint(out, period);
+  auto exact = [&](std::size_t i) {
+    for (std::size_t f = 0; f < rows[i].size(); ++f)
+      if (rows[i][f] != predicted(rows, i, f, period)) return false;
+    return true;
+  };
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t run = 0;
+    while (i + run < rows.size() && exact(i + run)) ++run;
+    put_varint(out, run);
+    i += run;
+    if (i == rows.size()) break;
+    for (std::size_t f = 0; f < rows[i].size(); ++f) put_zigzag(out, rows[i][f] - predicted(rows, i, f, period));
+    ++i;
   }
+  return out;
+}
+
+// The shortest encoding over periods 1 to 64 (a thousand-layer network's block is 4 to 12 layers).
+void put_rows(std::string& out, const std::vector<std::vector<int64_t>>& rows) {
+  std::string best = rows_with_period(rows, 1);
+  for (std::size_t period = 2; period <= 64 && period <= rows.size(); ++period)
+    if (std::string s = rows_with_period(rows, period); s.size() < best.size()) best = std::move(s);
+  out += best;
 }
 
 }  // namespace
