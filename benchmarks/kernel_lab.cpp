@@ -223,6 +223,8 @@ int main(int argc, char** argv) {
       if (!stmt_dir.empty())
         a.pipe.compile_to_lowered_stmt(fmt::format("{}/k{}.html", stmt_dir, l.kernel_id), a.kp.args,
                                        Halide::StmtOutputFormat::HTML, t);
+      if (!stmt_dir.empty())
+        a.pipe.compile_to_assembly(fmt::format("{}/k{}.s", stmt_dir, l.kernel_id), a.kp.args, "k", t);
       // Rounds of a few runs each, A and B in turns, so both see the same machine.
       std::vector<double> ms_a, ms_b;
       auto end = Clock::now() + std::chrono::milliseconds(paired ? 1200 : 400);
