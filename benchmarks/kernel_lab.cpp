@@ -3,10 +3,12 @@
 // algorithm first: the quick loop for schedule work (seconds per kernel instead of a generate
 // and a bench). README "How it works" describes the options.
 //   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K]
-//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1|2|3] [--stmt DIR]
-// Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs, --vs-env or
+//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB | --vs-target T] [--batch N]
+//                        [--cold 1|2|3] [--stmt DIR]
+// Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs, --vs-env,
 // --vs-tuned (B: each kernel's best record in the tuning database DB, as generate --schedule
-// tuned:DB applies it), A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
+// tuned:DB applies it) or --vs-target (B: the manual schedule compiled for target T, e.g. AVX2
+// on an AVX-512 host), A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -139,10 +141,11 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] "
-        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB] [--batch N] [--cold 1|2|3] [--stmt DIR]\n");
+        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB | --vs-target T] [--batch N] [--cold 1|2|3] "
+        "[--stmt DIR]\n");
     return 2;
   }
-  std::string net = argv[1], only, stmt_dir, vs_env, vs_tuned;
+  std::string net = argv[1], only, stmt_dir, vs_env, vs_tuned, vs_target;
   std::optional<dsl::Shape> input;
   ConvKnobs knobs, vs_knobs;
   bool paired = false;
@@ -162,6 +165,8 @@ int main(int argc, char** argv) {
       vs_knobs = parse_knobs(argv[i + 1]), paired = true;
     else if (a == "--vs-env")
       vs_env = argv[i + 1], paired = true;
+    else if (a == "--vs-target")
+      vs_target = argv[i + 1], paired = true;
     else if (a == "--vs-tuned")
       vs_tuned = std::string("tuned:") + argv[i + 1], paired = true;
     else if (a == "--input") {
@@ -173,11 +178,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (paired && !vs_env.empty()) vs_knobs = knobs;  // B differs by the environment only
+  if (paired && (!vs_env.empty() || !vs_target.empty())) vs_knobs = knobs;  // B differs by that only
   try {
     if (!vs_tuned.empty()) check_tuned_schedule(vs_tuned);
     Lowered low = lower(build_network(net, input, std::nullopt));
     Halide::Target t = Halide::get_host_target();
+    Halide::Target tb = vs_target.empty() ? t : Halide::Target(vs_target);
     double total = 0, total_b = 0;
     if (paired)
       fmt::print("{:>8} {:>8} {:>6} {:>5}  {:<16} {}\n", "A ms", "B ms", "B/A", "count", "knobs A", "kernel");
@@ -193,7 +199,7 @@ int main(int argc, char** argv) {
       for (const Layer& m : low.layers) count += m.kernel_id == l.kernel_id;
       try {
         resolve_conv_knobs(l, t, knobs);
-        if (paired) resolve_conv_knobs(l, t, vs_knobs);
+        if (paired) resolve_conv_knobs(l, tb, vs_knobs);
       } catch (const std::exception& e) {
         if (l.kind == LayerKind::conv) {
           fmt::print("skipped: {}\n", e.what());
@@ -210,12 +216,12 @@ int main(int argc, char** argv) {
       } else if (paired) {
         std::string name = vs_env.substr(0, vs_env.find('='));
         if (!vs_env.empty()) setenv(name.c_str(), vs_env.substr(vs_env.find('=') + 1).c_str(), 1);
-        b = std::make_unique<Instance>(l, &vs_knobs, t);
+        b = std::make_unique<Instance>(l, &vs_knobs, tb);
         if (!vs_env.empty()) unsetenv(name.c_str());
       }
       ref.run_ms(t);
       a.run_ms(t);
-      if (b) b->run_ms(t);
+      if (b) b->run_ms(tb);
       if (!agrees(ref, a) || (b && !agrees(ref, *b))) {
         fmt::print(stderr, "kernel_lab: {} differs from the algorithm\n", k.signature);
         return 1;
@@ -231,7 +237,7 @@ int main(int argc, char** argv) {
       while (ms_a.size() < 10 || (Clock::now() < end && ms_a.size() < 1000))
         for (int r = 0; r < 5; ++r) {
           ms_a.push_back(a.run_ms(t));
-          if (b) ms_b.push_back(b->run_ms(t));
+          if (b) ms_b.push_back(b->run_ms(tb));
         }
       double med = median(ms_a);
       double flops = batch * (l.kind == LayerKind::linear ? 2.0 * l.out.c * l.in.c * l.in.w * l.in.h

@@ -293,12 +293,16 @@ int default_algorithm(const Layer& l) {
   return l.out.w >= 28 && l.out.h >= 28 ? 3 : 2;
 }
 
-// Output rows per winograd task: at most 128 tiles, and at least 16 tasks for F(2x2), 8 for
-// F(4x4), whose task transforms 2.25x more weights per tile (measured: F(4x4) tasks of 28 rows,
-// 49 to 98 tiles, beat tasks of 4 to 8 rows by 15 to 30%); rows in blocks of m dividing the
-// height, or the whole height.
+// Output rows per winograd task: as many as keep it to at most 128 tiles and the layer to at
+// least 8 tasks for F(2x2), 4 for F(4x4), whose task transforms 2.25x more weights per tile; rows
+// in blocks of m dividing the height, or the whole height. Each task transforms its channels'
+// weights, so short tasks pay for that again and again (measured on AVX2: F(4x4) tasks of 28
+// rows, 49 to 98 tiles, beat tasks of 4 to 8 rows by 15 to 30%; on AVX-512, whose channel tiles
+// are twice as wide and so half as many, ResNet-50's F(4x4) at 28x28 in tasks of 28 rows took
+// 0.55 to 0.7 of the time of tasks of 4, its F(2x2) at 14x14 in tasks of 14 rows about 0.6 of
+// tasks of 2: these were the task minimums of 16 and 8 before).
 int winograd_rows(const Layer& l, int channel_tiles, int m) {
-  int tiles_x = winograd_tiles(l.out.w, m), least_tasks = m == 4 ? 8 : 16;
+  int tiles_x = winograd_tiles(l.out.w, m), least_tasks = m == 4 ? 4 : 8;
   int best = 0;
   for (int rows = m; rows < l.out.h + m; rows += m) {
     int r = std::min(rows, l.out.h);
