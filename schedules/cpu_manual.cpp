@@ -325,15 +325,17 @@ int default_span(const Layer& l, int channel_tiles) {
   return 1;
 }
 
-// AVX-512's 32 registers hold accumulators of 4 vectors x 7 pixels. For a 1x1 convolution that
-// reduces at most 512 channels this wider tile, reading each input pixel's channels once per 64
-// output channels instead of once per 32, is faster (measured on an AVX-512 Xeon in turns,
-// `kernel_lab --cold 3`: ResNet-50's in 0.84 to 0.98 of the time of 2 vectors x 12 pixels; its
-// 1x1s from 1024 and 2048 channels at 14x14 and 7x7 in 1.03 to 1.43, with half as many tasks and
-// more channel blocks, and its 3x3s at 14x14 and 7x7 in 1.07 to 1.5).
+// AVX-512's 32 registers hold accumulators of 4 vectors x 7 pixels. The wider tile reads each
+// input pixel once per 64 output channels instead of once per 32, and is faster for 1x1
+// convolutions except those that reduce more than 512 channels to fewer, and for a stem of a few
+// input channels (measured on an AVX-512 Xeon in turns, `kernel_lab --cold 3`: ResNet-50's
+// 1x1s of stride 1 and 2 in 0.84 to 0.98 of the time of 2 vectors x 12 pixels, its stem in 0.91;
+// its 1x1s from 1024 and 2048 channels to 256 and 512 in 1.03 to 1.43, with half as many tasks
+// and more channel blocks, and its 3x3s at 14x14 and 7x7 in 1.07 to 1.5).
 bool four_vector_tile(const Layer& l, const Target& t) {
-  return t.has_feature(Target::AVX512) && l.kernel == 1 && l.stride == 1 && l.groups == 1 && l.in.c <= 512 &&
-         l.out.c % (4 * vector_width(t, l.out.c)) == 0;
+  if (!t.has_feature(Target::AVX512) || l.groups != 1 || l.out.c % (4 * vector_width(t, l.out.c)) != 0) return false;
+  bool stem = l.in.c <= 4;
+  return stem || (l.kernel == 1 && (l.in.c <= 512 || l.out.c >= l.in.c));
 }
 
 ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
