@@ -226,11 +226,11 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "kernel_lab: {} differs from the algorithm\n", k.signature);
         return 1;
       }
-      if (!stmt_dir.empty())
+      if (!stmt_dir.empty()) {
         a.pipe.compile_to_lowered_stmt(fmt::format("{}/k{}.html", stmt_dir, l.kernel_id), a.kp.args,
                                        Halide::StmtOutputFormat::HTML, t);
-      if (!stmt_dir.empty())
         a.pipe.compile_to_assembly(fmt::format("{}/k{}.s", stmt_dir, l.kernel_id), a.kp.args, "k", t);
+      }
       // Rounds of a few runs each, A and B in turns, so both see the same machine.
       std::vector<double> ms_a, ms_b;
       auto end = Clock::now() + std::chrono::milliseconds(paired ? 1200 : 400);

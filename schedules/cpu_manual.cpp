@@ -328,10 +328,12 @@ int default_span(const Layer& l, int channel_tiles) {
 // AVX-512's 32 registers hold accumulators of 4 vectors x 7 pixels. The wider tile reads each
 // input pixel once per 64 output channels instead of once per 32, and is faster for 1x1
 // convolutions except those that reduce more than 512 channels to fewer, and for a stem of a few
-// input channels (measured on an AVX-512 Xeon in turns, `kernel_lab --cold 3`: ResNet-50's
-// 1x1s of stride 1 and 2 in 0.84 to 0.98 of the time of 2 vectors x 12 pixels, its stem in 0.91;
-// its 1x1s from 1024 and 2048 channels to 256 and 512 in 1.03 to 1.43, with half as many tasks
-// and more channel blocks, and its 3x3s at 14x14 and 7x7 in 1.07 to 1.5).
+// input channels (measured on an AVX-512 Xeon in turns, `kernel_lab --cold 3`, 4-vector tiles one
+// channel tile per task against the 2-vector defaults: ResNet-50's 1x1s of stride 1 and 2 in 0.84
+// to 0.98 of the time, its stem in 0.91; its 1x1s from 1024 and 2048 channels to 256 and 512 in
+// 1.03 to 1.43, with half as many tasks and more channel blocks, and its 3x3s at 14x14 and 7x7
+// in 1.07 to 1.5). The expansions keep default_span's 4 tiles per task: against one, 0.79 to 0.89
+// of the time at 56x56, 1.02 to 1.06 at 28x28 and 14x14. Whole libraries: Figures in the README.
 bool four_vector_tile(const Layer& l, const Target& t) {
   if (!t.has_feature(Target::AVX512) || l.groups != 1 || l.out.c % (4 * vector_width(t, l.out.c)) != 0) return false;
   bool stem = l.in.c <= 4;
