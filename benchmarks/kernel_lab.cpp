@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -117,6 +118,8 @@ ConvKnobs parse_knobs(const std::string& text) {
       k.span = std::atoi(f.c_str() + 1);
     else if (f[0] == 'a')
       k.algorithm = std::atoi(f.c_str() + 1);
+    else if (f[0] == 'm')
+      k.accumulators = std::atoi(f.c_str() + 1);
   }
   return k;
 }
@@ -179,6 +182,15 @@ int main(int argc, char** argv) {
     }
   }
   if (paired && (!vs_env.empty() || !vs_target.empty())) vs_knobs = knobs;  // B differs by that only
+  if (!stmt_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(stmt_dir, error);
+    if (error) {
+      std::fprintf(stderr, "kernel_lab: --stmt %s: cannot make the directory: %s\n", stmt_dir.c_str(),
+                   error.message().c_str());
+      return 2;
+    }
+  }
   try {
     if (!vs_tuned.empty()) check_tuned_schedule(vs_tuned);
     Lowered low = lower(build_network(net, input, std::nullopt));

@@ -11,7 +11,8 @@
 // span several channel tiles, each pixel tile running over all of them while its input stays
 // in L1. 3x3 convolutions of stride 1 on large enough maps use winograd, F(4x4, 3x3) from 28x28
 // and F(2x2, 3x3) at 14x14 (schedule_winograd), whose matrix products take the same register
-// tiles.
+// tiles. With accumulators 2 (schedule_conv_in_registers) a register tile is instead reduced over
+// all input channels in one pass and stored once through the epilogue, with no task buffer.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -96,6 +97,45 @@ void compute_padded_at_task(const Layer& l, const KernelPipeline& k, Func out, V
                                            TailStrategy::GuardWithIf);
 }
 
+// The zero-extended input (default_padded_placement): once per layer, per task, or inlined.
+void place_padded(const Layer& l, const KernelPipeline& k, Func out, Var task, const Target& t, const ConvKnobs& knobs) {
+  if (Func padded = k.stage("padded"); padded.defined() && knobs.padded == 2) {
+    Var pc = padded.args()[0], py = padded.args()[2], pn = padded.args()[3], rows("rows");
+    padded.compute_root().fuse(py, pn, rows).parallel(rows);
+    padded.vectorize(pc, vector_width(t, l.in.c), TailStrategy::GuardWithIf);
+  } else if (knobs.padded == 1) {
+    compute_padded_at_task(l, k, out, task, t);
+  }
+}
+
+// Accumulators in registers (accumulators 2): a register tile (tc channels x `tile` pixels of one
+// row) is computed whole where the output stores it, its reduction over every input channel in
+// one pass, and the bias, residual and ReLU applied to the registers before the one store. The
+// task buffer of schedule_conv (its accumulators written with the bias, reloaded and stored for
+// each channel block, read again by the output) is gone; the channel tile's weights stream from
+// L2 instead of staying in L1 for a block. A task's pixel tile runs over its `span` channel
+// tiles while its input stays in L1.
+void schedule_conv_in_registers(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
+  Func out = k.stage("output"), acc = k.stage("conv");
+  Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
+  Var co("co"), ci("ci"), ct("ct"), cc("cc"), xo("xo"), xi("xi"), yo("yo"), yi("yi"), task("task");
+  int vw = vector_width(t, l.out.c), tc = knobs.channel_vectors * vw;
+  out.split(c, co, ci, tc * knobs.span, TailStrategy::ShiftInwards)
+      .split(y, yo, yi, knobs.rows, TailStrategy::ShiftInwards)
+      .split(x, xo, xi, knobs.tile, TailStrategy::ShiftInwards)
+      .split(ci, ct, cc, tc);
+  Var inner = knobs.order == 2 ? co : yo, outer = knobs.order == 2 ? yo : co;
+  out.reorder(cc, xi, ct, xo, yi, inner, outer, n).vectorize(cc, vw).unroll(cc).unroll(xi);
+  out.fuse(inner, outer, task).fuse(task, n, task).parallel(task);
+
+  // The tile's accumulators: every index constant once unrolled, so they are registers.
+  const RDom& r = k.reduction;
+  Var ac = acc.args()[0], ap = acc.args()[1];
+  acc.compute_at(out, ct).vectorize(ac, vw).unroll(ac).unroll(ap);
+  acc.update().reorder(ac, ap, r.x, r.y, r.z).vectorize(ac, vw).unroll(ac).unroll(ap);
+  place_padded(l, k, out, task, t, knobs);
+}
+
 void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   Func out = k.stage("output"), acc = k.stage("conv");
   Var c = out.args()[0], x = out.args()[1], y = out.args()[2], n = out.args()[3];
@@ -143,14 +183,7 @@ void schedule_conv(const Layer& l, const KernelPipeline& k, const Target& t, con
   update.reorder(order).vectorize(cc, vw).unroll(cc).unroll(pi);
   if (short_block) update.unroll(r.y);
 
-  // The zero-extended input (default_padded_placement): once per layer, per task, or inlined.
-  if (Func padded = k.stage("padded"); padded.defined() && knobs.padded == 2) {
-    Var pc = padded.args()[0], py = padded.args()[2], pn = padded.args()[3], rows("rows");
-    padded.compute_root().fuse(py, pn, rows).parallel(rows);
-    padded.vectorize(pc, vector_width(t, l.in.c), TailStrategy::GuardWithIf);
-  } else if (knobs.padded == 1) {
-    compute_padded_at_task(l, k, out, task, t);
-  }
+  place_padded(l, k, out, task, t, knobs);
 }
 
 // F(m x m, 3x3) winograd (generator/kernel.hpp). The transformed input V is made once per
@@ -340,6 +373,16 @@ bool four_vector_tile(const Layer& l, const Target& t) {
   return stem || (l.kernel == 1 && (l.in.c <= 512 || l.out.c >= l.in.c));
 }
 
+// Accumulators in registers (schedule_conv_in_registers) for AVX-512's 1x1 convolutions that widen
+// their input at least twice, where 4-vector tiles of 7 pixels divide the rows (measured on an
+// AVX-512 Xeon, `kernel_lab --cold 3` in turns against the task buffer: ResNet-50's expansions at
+// 56x56 to 14x14 in 0.80 to 0.95 of the time; whole libraries in README "Figures"). The 1x1
+// reductions were 0.93 to 1.0 alone but no faster in the network, and other tiles of 2 vectors
+// or 10 to 12 pixels, which do not divide ResNet's rows, 1.1 to 1.6x slower.
+bool registers_accumulate(const Layer& l, const Target& t) {
+  return four_vector_tile(l, t) && l.kernel == 1 && l.out.c >= 2 * l.in.c && l.out.w % tile_width(t, l.out.w, 4) == 0;
+}
+
 ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   ConvKnobs d;
   int vw = vector_width(t, l.out.c);
@@ -347,6 +390,7 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   d.algorithm = algorithm;
   d.order = 1;
   d.span = 1;
+  d.accumulators = 1;
   if (algorithm >= 2) {
     int m = winograd_block(ConvAlgorithm(algorithm));
     d.rows = winograd_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw), m);
@@ -357,8 +401,9 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   }
   d.rows = task_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
   if (l.out.c % (d.channel_vectors * vw) == 0) d.span = default_span(l, l.out.c / (d.channel_vectors * vw));
-  d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
-  d.channel_block = channel_block(l, d.channel_vectors * vw);
+  d.accumulators = registers_accumulate(l, t) ? 2 : 1;
+  d.tile = tile_width(t, flat_pixels(l) && d.accumulators == 1 ? d.rows * l.out.w : l.out.w, d.channel_vectors);
+  d.channel_block = d.accumulators == 2 ? l.in.c : channel_block(l, d.channel_vectors * vw);
   d.padded = default_padded_placement(l);
   return d;
 }
@@ -371,8 +416,9 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   int algorithm = knobs.algorithm ? knobs.algorithm : default_algorithm(l);
   ConvKnobs r = knobs;
   auto bad = [&](const std::string& why) {
-    return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{} o{} p{} s{} a{}: {}", l.name, r.channel_vectors,
-                             r.tile, r.rows, r.channel_block, r.order, r.padded, r.span, r.algorithm, why));
+    return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{} o{} p{} s{} a{} m{}: {}", l.name,
+                             r.channel_vectors, r.tile, r.rows, r.channel_block, r.order, r.padded, r.span,
+                             r.algorithm, r.accumulators, why));
   };
   if (algorithm < 1 || algorithm > 3)
     throw bad("the algorithm must be 1 (direct), 2 (winograd F(2x2, 3x3)) or 3 (winograd F(4x4, 3x3))");
@@ -387,16 +433,22 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   int channel_tiles = (l.out.c + r.channel_vectors * vw - 1) / (r.channel_vectors * vw);
   bool winograd = algorithm >= 2;
   int m = winograd_block(ConvAlgorithm(algorithm));
+  int cig = l.in.c / l.groups;
+  // The heuristic's place for the accumulators, unless the fields given rule it out.
+  if (!r.accumulators)
+    r.accumulators = winograd || (r.channel_block && r.channel_block != cig) || (r.tile && r.tile > l.out.w)
+                         ? 1
+                         : d.accumulators;
   if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles, m) : task_rows(l, channel_tiles);
   int tile_run = winograd ? winograd_tiles(r.rows, m) * winograd_tiles(l.out.w, m)
-                 : flat_pixels(l) ? r.rows * l.out.w
-                                  : l.out.w;
+                 : flat_pixels(l) && r.accumulators == 1 ? r.rows * l.out.w
+                                                         : l.out.w;
   if (!r.tile) r.tile = tile_width(t, tile_run, r.channel_vectors);
-  if (!r.channel_block) r.channel_block = winograd ? l.in.c : channel_block(l, r.channel_vectors * vw);
+  if (!r.channel_block)
+    r.channel_block = winograd || r.accumulators == 2 ? cig : channel_block(l, r.channel_vectors * vw);
   if (!r.order) r.order = d.order;
   if (!r.padded) r.padded = d.padded;
   if (!r.span) r.span = r.channel_vectors == d.channel_vectors ? d.span : 1;
-  int cig = l.in.c / l.groups;
   if (r.channel_vectors < 1 || r.channel_vectors > 4) throw bad("channel vectors must be 1..4");
   if (r.channel_vectors * vw > l.out.c)
     throw bad(fmt::format("a tile is wider than the {} output channels", l.out.c));
@@ -410,7 +462,16 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   if (r.span < 1 || (r.span > 1 && l.out.c % (r.channel_vectors * vw * r.span) != 0))
     throw bad(fmt::format("the span must be 1 or divide the {} whole channel tiles",
                           l.out.c / (r.channel_vectors * vw)));
-  if (winograd && (r.padded != 1 || r.span != 1)) throw bad("winograd takes padded 1 and span 1");
+  if (winograd && (r.padded != 1 || r.span != 1 || r.accumulators != 1))
+    throw bad("winograd takes padded 1, span 1 and accumulators 1");
+  if (r.accumulators < 1 || r.accumulators > 2) throw bad("the accumulators' place must be 1 or 2");
+  if (r.accumulators == 2) {
+    if (l.groups != 1) throw bad("accumulators in registers (2) take convolutions without groups");
+    if (r.channel_block != cig)
+      throw bad(fmt::format("accumulators in registers (2) take one channel block of all {} input channels", cig));
+    if (r.tile > l.out.w)
+      throw bad(fmt::format("accumulators in registers (2) take tiles along a row, at most its {} pixels", l.out.w));
+  }
   return r;
 }
 
@@ -420,6 +481,7 @@ bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
     if (!k.order) k.order = r.order;  // a record that names neither: the heuristic's
     if (!k.padded) k.padded = r.padded;
     if (!k.span) k.span = r.span;
+    if (!k.accumulators) k.accumulators = r.accumulators;
     if (!k.algorithm) k.algorithm = r.algorithm;
     return r == k;
   } catch (const Error&) {
@@ -438,6 +500,8 @@ void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& 
       ConvKnobs r = resolve_conv_knobs(l, t, knobs);
       if (r.algorithm >= 2)
         schedule_winograd(l, k, t, r);
+      else if (r.accumulators == 2)
+        schedule_conv_in_registers(l, k, t, r);
       else
         schedule_conv(l, k, t, r);
       break;

@@ -28,8 +28,9 @@ std::string TunedSchedule::key() const {
     case Kind::autoscheduler:
       return "auto:" + autoscheduler + (params == autoscheduler_params(autoscheduler) ? "" : "(" + params + ")");
     case Kind::knobs:
-      return fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}-s{}-a{}", knobs.channel_vectors, knobs.tile, knobs.rows,
-                         knobs.channel_block, knobs.order, knobs.padded, knobs.span, knobs.algorithm);
+      return fmt::format("cv{}-t{}-r{}-b{}-o{}-p{}-s{}-a{}-m{}", knobs.channel_vectors, knobs.tile, knobs.rows,
+                         knobs.channel_block, knobs.order, knobs.padded, knobs.span, knobs.algorithm,
+                         knobs.accumulators);
   }
   return "?";
 }
@@ -67,7 +68,8 @@ json schedule_json(const TunedSchedule& s) {
               {"order", s.knobs.order},
               {"padded", s.knobs.padded},
               {"span", s.knobs.span},
-              {"algorithm", s.knobs.algorithm}};
+              {"algorithm", s.knobs.algorithm},
+              {"accumulators", s.knobs.accumulators}};
   }
   return {};
 }
@@ -107,9 +109,11 @@ TunedSchedule schedule_from(const json& j) {
     // without them was measured so (0, as for order and padded, is the heuristic's).
     s.knobs.span = j.contains("span") ? field<int>(j, "span") : 1;
     s.knobs.algorithm = j.contains("algorithm") ? field<int>(j, "algorithm") : 1;
+    // A record without it was measured with a task buffer, the only place there was.
+    s.knobs.accumulators = j.contains("accumulators") ? field<int>(j, "accumulators") : 1;
     const ConvKnobs& k = s.knobs;
     if (k.channel_vectors < 1 || k.tile < 1 || k.rows < 1 || k.channel_block < 1 || k.order < 0 || k.padded < 0 ||
-        k.span < 0 || k.algorithm < 0)
+        k.span < 0 || k.algorithm < 0 || k.accumulators < 0)
       throw Error("a schedule knob is not a positive number");
   } else {
     throw Error(fmt::format("unknown schedule kind \"{}\"", kind));

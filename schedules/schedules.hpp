@@ -33,6 +33,11 @@ struct ConvKnobs {
                             // counts m x m output blocks,
                             // rows is output rows per task, the channel block is the matrix
                             // products' reduction block, and padded and span must be 1
+  int accumulators = 0;     // where a direct convolution's accumulators live: 1 a buffer per task,
+                            // reloaded for each block of input channels; 2 registers, one
+                            // register tile's for its whole reduction (convolutions without
+                            // groups; the channel block is then all input channels, and the
+                            // tile runs along a row, at most its width); 1 for winograd
   bool operator==(const ConvKnobs&) const = default;
 };
 
@@ -44,7 +49,8 @@ ConvKnobs resolve_conv_knobs(const Layer& layer, const Halide::Target& target, c
 
 // Whether `knobs` (every field set) is legal for `layer` as it stands: resolve_conv_knobs
 // accepts it and changes nothing. Tuned records and the tuner's candidates must pass this.
-// order, padded, span and algorithm may be 0 (a record that names none of them): the heuristic's.
+// order, padded, span, accumulators and algorithm may be 0 (a record that names none of them): the
+// heuristic's.
 bool conv_knobs_legal(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs);
 
 // The algorithm `layer` is computed with under the manual CPU schedule with `knobs` (define_kernel's

@@ -4,7 +4,8 @@
 // register tile (in vectors), pixels per register tile, output rows per parallel task (the
 // parallel split), input channels per reduction block (the L1 blocking of the weights), the
 // order of the parallel tasks (loop order), where a padded input is made (per task, per
-// layer, or inlined into the reduction), channel tiles per task (span), and the algorithm:
+// layer, or inlined into the reduction), channel tiles per task (span), where the accumulators
+// live (a task buffer, or registers for the whole reduction), and the algorithm:
 // direct or, for 3x3 convolutions of stride 1, winograd F(2x2, 3x3) or F(4x4, 3x3)
 // (generator/kernel.hpp), whose own knobs are the tile, rows, channel block, channel vectors and
 // order.
@@ -26,11 +27,14 @@ KnobSpace::KnobSpace(const Layer& layer, const Halide::Target& target) : layer_(
   max_rows_ = layer.out.h;
   places_ = layer.padding > 0 ? 3 : 1;
   winograd_ = winograd_applies(layer);
+  registers_ = layer.groups == 1;
 }
 
-// Winograd has no padded copy and one channel tile per task.
+// Winograd has no padded copy, one channel tile per task and a task buffer; accumulators in
+// registers take all input channels in one block and tiles along a row.
 void KnobSpace::fit_algorithm(ConvKnobs& k) const {
-  if (k.algorithm >= 2) k.padded = 1, k.span = 1;
+  if (k.algorithm >= 2) k.padded = 1, k.span = 1, k.accumulators = 1;
+  if (k.accumulators == 2) k.channel_block = blocks_.back(), k.tile = std::min(k.tile, layer_.out.w);
 }
 
 // Accumulators (cv x tile vectors) plus a weight vector per cv and a broadcast must fit the
@@ -56,6 +60,7 @@ TunedSchedule KnobSpace::random(std::mt19937& rng) const {
   s.knobs.padded = pick(1, places_);
   s.knobs.span = 1 << pick(0, 2);
   s.knobs.algorithm = winograd_ ? pick(1, 3) : 1;
+  s.knobs.accumulators = registers_ ? pick(1, 2) : 1;
   fit_algorithm(s.knobs);
   return s;
 }
@@ -67,7 +72,7 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
   ConvKnobs& k = s.knobs;
   int moves = pick(1, 2);
   for (int m = 0; m < moves; ++m) {
-    switch (pick(0, winograd_ ? 7 : 6)) {
+    switch (pick(0, winograd_ ? 8 : 7)) {
       case 0: k.channel_vectors = cv_[pick(0, int(cv_.size()) - 1)]; break;
       case 1: k.tile += pick(0, 1) ? pick(1, 2) : -pick(1, 2); break;
       case 2: {
@@ -78,8 +83,10 @@ TunedSchedule KnobSpace::mutate(const TunedSchedule& from, std::mt19937& rng) co
       case 4: k.order = 3 - k.order; break;
       case 5: k.padded = pick(1, places_); break;
       case 6: k.span = k.span > 1 && pick(0, 1) ? k.span / 2 : std::min(8, k.span * 2); break;
-      case 7: k.algorithm = 1 + (k.algorithm + pick(0, 1)) % 3; break;  // either other one
+      case 7: k.accumulators = registers_ ? 3 - k.accumulators : 1; break;
+      case 8: k.algorithm = 1 + (k.algorithm + pick(0, 1)) % 3; break;  // either other one
       default: {
+        k.accumulators = 1;  // blocks of input channels need the task buffer
         auto it = std::find(blocks_.begin(), blocks_.end(), k.channel_block);
         int i = it == blocks_.end() ? int(blocks_.size()) - 1 : int(it - blocks_.begin());
         i = std::clamp(i + (pick(0, 1) ? 1 : -1), 0, int(blocks_.size()) - 1);

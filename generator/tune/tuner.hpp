@@ -83,6 +83,7 @@ class KnobSpace {
   int max_rows_ = 1;
   int places_ = 1;  // padded-input places (3 for a padded convolution)
   bool winograd_ = false;
+  bool registers_ = false;  // accumulators may live in registers (no groups)
   int max_tile(int cv) const;
   void fit_algorithm(ConvKnobs& k) const;
 };

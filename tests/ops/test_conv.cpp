@@ -272,7 +272,7 @@ TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3) and F(4x
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(2, 0, 0, 0, 2, 1)),
                        doctest::Contains("span must be 1 or divide"), resgen::Error);
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 3, 2)),
-                       doctest::Contains("winograd takes padded 1 and span 1"), resgen::Error);
+                       doctest::Contains("winograd takes padded 1, span 1"), resgen::Error);
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 0, 4)),
                        doctest::Contains("algorithm must be 1"), resgen::Error);
   CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 3)),
@@ -281,6 +281,72 @@ TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3) and F(4x
   CHECK(resgen::default_conv_knobs(l, jit_target()).algorithm == 1);
   Layer late = ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).layer();
   CHECK(resgen::default_conv_knobs(late, jit_target()).algorithm == 1);
+}
+
+TEST_CASE("conv: accumulators in registers (accumulators 2)") {
+  using resgen::ConvKnobs;
+  auto knobs = [](int cv, int tile, int rows, int span, int padded) {
+    ConvKnobs k{cv, tile, rows, 0, 1, padded};
+    k.span = span, k.accumulators = 2;
+    return k;
+  };
+  // 1x1 expansions with the residual over 1 and 2 channel tiles per task, tiles that divide the
+  // row and that do not (the last one shifted inwards), rows that do not divide the height.
+  ConvTester().input(32, 6, 7).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 7, 2, 1, 1)).batches({1, 3}).test();
+  ConvTester().input(32, 5, 6).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 4, 2, 2, 1)).batches({1, 3}).test();
+  ConvTester().input(16, 7, 9).output_channels(64).kernel(1).knobs(knobs(4, 3, 3, 1, 1)).test();
+  // Stride 2, 3x3 with the padded input per task, per layer and nowhere, the strided 7x7 stem,
+  // channels off the vector width (tiles shifted inwards), task order 2, a one-pixel row.
+  ConvTester().input(24, 9, 8).output_channels(32).kernel(1).stride(2).knobs(knobs(1, 2, 2, 1, 1)).test();
+  for (int place : {1, 2, 3})
+    ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 2, 1, place)).batches({1, 2}).test();
+  ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3).knobs(knobs(1, 4, 3, 1, 2)).test();
+  ConvTester().input(12, 5, 5).output_channels(24).kernel(3).padding(1).residual_same().knobs(knobs(1, 5, 2, 1, 1)).test();
+  ConvKnobs order2 = knobs(1, 3, 2, 2, 1);
+  order2.order = 2;
+  ConvTester().input(16, 6, 6).output_channels(64).kernel(1).residual_same().relu().knobs(order2).batches({2}).test();
+  ConvTester().input(8, 1, 1).output_channels(16).kernel(1).knobs(knobs(1, 1, 1, 1, 1)).test();
+  // The subsampled, channel-padded residual (CIFAR's option A).
+  ConvTester().input(32, 4, 4).output_channels(32).kernel(3).padding(1).residual_subsample_pad(16, 8, 8, 2, 8).knobs(knobs(1, 4, 2, 1, 1)).test();
+
+  // Its legality: all input channels in one block, tiles within a row, no groups, not winograd.
+  Layer l = ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).layer();
+  ConvKnobs blocked = knobs(0, 0, 0, 0, 0);
+  blocked.channel_block = 8;
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), blocked), doctest::Contains("one channel block"),
+                       resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 8, 0, 0, 0)),
+                       doctest::Contains("at most its 7 pixels"), resgen::Error);
+  Layer grouped = ConvTester().input(16, 7, 7).output_channels(32).kernel(3).padding(1).groups(4).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(grouped, jit_target(), knobs(0, 0, 0, 0, 0)),
+                       doctest::Contains("without groups"), resgen::Error);
+  ConvKnobs winograd = knobs(0, 0, 0, 0, 0);
+  winograd.algorithm = 2;
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), winograd), doctest::Contains("accumulators 1"),
+                       resgen::Error);
+  // Left to the heuristic, it follows the fields given: a channel block of part of the input
+  // channels keeps the task buffer; given alone, it resolves the block and the row's tile.
+  ConvKnobs part{0, 0, 0, 8};
+  CHECK(resgen::resolve_conv_knobs(l, jit_target(), part).accumulators == 1);
+  ConvKnobs alone = knobs(0, 0, 0, 0, 0);
+  ConvKnobs r = resgen::resolve_conv_knobs(l, jit_target(), alone);
+  CHECK(r.channel_block == 24);
+  CHECK(r.tile <= 7);
+
+  // The heuristic picks it on AVX-512 for 1x1 expansions whose rows 7-pixel tiles divide
+  // (ResNet-50's), and nowhere on AVX2.
+  Halide::Target avx512("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  Halide::Target avx2("x86-64-linux-avx-avx2-f16c-fma-sse41");
+  Layer expand = ConvTester().input(128, 28, 28).output_channels(512).kernel(1).residual_same().layer();
+  Layer reduce = ConvTester().input(512, 28, 28).output_channels(128).kernel(1).layer();
+  Layer odd = ConvTester().input(128, 29, 29).output_channels(512).kernel(1).layer();
+  ConvKnobs e = resgen::default_conv_knobs(expand, avx512);
+  CHECK(e.accumulators == 2);
+  CHECK(e.channel_block == 128);
+  CHECK(e.tile == 7);
+  CHECK(resgen::default_conv_knobs(reduce, avx512).accumulators == 1);
+  CHECK(resgen::default_conv_knobs(odd, avx512).accumulators == 1);
+  CHECK(resgen::default_conv_knobs(expand, avx2).accumulators == 1);
 }
 
 TEST_CASE("conv: relu off keeps negative outputs; bias alone") {

@@ -51,7 +51,7 @@ TEST_CASE("a record survives a round trip through JSON") {
   ScheduleRecord back = record_from_json(record_to_json(r));
   CHECK(back.signature == r.signature);
   CHECK(back.target == r.target);
-  CHECK(back.schedule.key() == "cv2-t4-r2-b8-o0-p0-s0-a0");
+  CHECK(back.schedule.key() == "cv2-t4-r2-b8-o0-p0-s0-a0-m0");
   CHECK(back.time_ms == doctest::Approx(0.5));
   CHECK(back.measure.reps == 10);
   TunedSchedule a;
@@ -110,7 +110,7 @@ TEST_CASE("the best record is the fastest verified one") {
   Database db = Database::load(f.path, kTarget);
   const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
   REQUIRE(b);
-  CHECK(b->schedule.key() == "cv1-t8-r1-b16-o0-p0-s0-a0");
+  CHECK(b->schedule.key() == "cv1-t8-r1-b16-o0-p0-s0-a0-m0");
   CHECK(db.best("conv c", [](const ScheduleRecord&) { return true; }) == nullptr);
 }
 
@@ -129,7 +129,7 @@ TEST_CASE("records rank by their first quartile, older ones by their minimum") {
   CHECK(db.problems.empty());
   const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
   REQUIRE(b);
-  CHECK(b->schedule.key() == "cv2-t6-r2-b8-o0-p0-s0-a0");
+  CHECK(b->schedule.key() == "cv2-t6-r2-b8-o0-p0-s0-a0-m0");
   const ScheduleRecord* o = db.best("conv b", [](const ScheduleRecord&) { return true; });
   REQUIRE(o);
   CHECK(o->rank_ms() == doctest::Approx(0.9));
@@ -147,7 +147,7 @@ TEST_CASE("knobs a layer does not accept are never applied") {
   f.write(record_to_json(bad_block) + "\n" + record_to_json(bad_width) + "\n" + record_to_json(legal) + "\n");
   const ScheduleRecord* r = tuned_record("tuned:" + f.path, l, t);
   REQUIRE(r);
-  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o0-p0-s0-a0");
+  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o0-p0-s0-a0-m0");
 }
 
 TEST_CASE("the task order and the padded input's place: old records apply as measured, illegal places never") {
@@ -180,12 +180,12 @@ TEST_CASE("the task order and the padded input's place: old records apply as mea
   g.write(record_to_json(bad_order) + "\n" + record_to_json(bad_place) + "\n" + record_to_json(legal) + "\n");
   r = tuned_record("tuned:" + g.path, l, t);
   REQUIRE(r);
-  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o2-p3-s0-a0");
+  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o2-p3-s0-a0-m0");
   CHECK_FALSE(conv_knobs_legal(unpadded, t, ConvKnobs{1, 4, 2, 8, 1, 2}));
   CHECK(conv_knobs_legal(unpadded, t, ConvKnobs{1, 4, 2, 8, 2, 1}));
 }
 
-TEST_CASE("span and algorithm: records without them apply as direct, winograd only where it applies") {
+TEST_CASE("span, algorithm and accumulators: records without them apply as direct with a task buffer, winograd only where it applies") {
   TempFile f;  // files of their own: generation reads each database once per process
   f.path += ".4";
   Layer l = conv_layer();
@@ -194,14 +194,14 @@ TEST_CASE("span and algorithm: records without them apply as direct, winograd on
   REQUIRE(default_conv_knobs(l, t).algorithm == 2);
   std::string sig = kernel_signature(l);
   std::string old = record_to_json(record(sig, 0.4, {1, 4, 2, 8, 1, 1}));
-  for (const char* knob : {",\"span\":0", "\"algorithm\":0,"}) {  // the fields sorted
+  for (const char* knob : {",\"span\":0", "\"accumulators\":0,", "\"algorithm\":0,"}) {  // the fields sorted
     REQUIRE(old.find(knob) != std::string::npos);
     old.erase(old.find(knob), std::string(knob).size());
   }
   f.write(old + "\n");
   const ScheduleRecord* r = tuned_record("tuned:" + f.path, l, t);
   REQUIRE(r);
-  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o1-p1-s1-a1");
+  CHECK(r->schedule.key() == "cv1-t4-r2-b8-o1-p1-s1-a1-m1");
   CHECK(schedule_algorithm(r->schedule, l, t) == ConvAlgorithm::direct);
   CHECK(schedule_algorithm("tuned:" + f.path, l, t) == ConvAlgorithm::direct);
   CHECK(schedule_algorithm("manual", l, t) == ConvAlgorithm::winograd);
@@ -249,7 +249,7 @@ TEST_CASE("a confirmation round's records supersede the search's times") {
   const ScheduleRecord* b = db.best("conv a", [](const ScheduleRecord&) { return true; });
   REQUIRE(b);
   CHECK(b->paired());
-  CHECK(b->schedule.key() == "cv2-t6-r2-b8-o0-p0-s0-a0");
+  CHECK(b->schedule.key() == "cv2-t6-r2-b8-o0-p0-s0-a0-m0");
 }
 
 TEST_CASE("a new database's folder is created") {
