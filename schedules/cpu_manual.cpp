@@ -373,14 +373,25 @@ bool four_vector_tile(const Layer& l, const Target& t) {
   return stem || (l.kernel == 1 && (l.in.c <= 512 || l.out.c >= l.in.c));
 }
 
-// Accumulators in registers (schedule_conv_in_registers) for AVX-512's 1x1 convolutions that widen
-// their input at least twice, where 4-vector tiles of 7 pixels divide the rows (measured on an
-// AVX-512 Xeon, `kernel_lab --cold 3` in turns against the task buffer: ResNet-50's expansions at
-// 56x56 to 14x14 in 0.80 to 0.95 of the time; whole libraries in README "Figures"). The 1x1
-// reductions were 0.93 to 1.0 alone but no faster in the network, and other tiles of 2 vectors
-// or 10 to 12 pixels, which do not divide ResNet's rows, 1.1 to 1.6x slower.
-bool registers_accumulate(const Layer& l, const Target& t) {
-  return four_vector_tile(l, t) && l.kernel == 1 && l.out.c >= 2 * l.in.c && l.out.w % tile_width(t, l.out.w, 4) == 0;
+// Pixels per register tile where AVX-512's accumulators stay in registers for the whole reduction
+// (schedule_conv_in_registers), 0 where they take the task buffer. Measured on an AVX-512 Xeon
+// (`kernel_lab --cold 3`, in turns against the task buffer; whole libraries in README "Figures"):
+// - 1x1 convolutions that widen their input at least twice, in 4-vector tiles of 7 pixels where
+//   they divide the row: ResNet-50's expansions at 56x56 to 14x14 in 0.80 to 0.95 of the time;
+// - 3x3 convolutions of stride 2, in 2-vector tiles of 14 pixels (28 accumulators, the most that
+//   leave registers for 2 weights and a broadcast) where they divide the row: ResNet-50's at
+//   28x28 and 14x14 in 0.89 to 0.93 (tiles of 7 at 7x7: 1.05; the stem, 4 x 7 or 2 x 14: 0.98
+//   and 1.3).
+// The 1x1 reductions were 0.93 to 1.0 alone but no faster in the network, and tiles that do not
+// divide ResNet's rows 1.1 to 1.6x slower.
+int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
+  if (!t.has_feature(Target::AVX512) || l.groups != 1) return 0;
+  if (four_vector_tile(l, t) && channel_vectors == 4 && l.kernel == 1 && l.out.c >= 2 * l.in.c) {
+    int tile = tile_width(t, l.out.w, 4);
+    return l.out.w % tile == 0 ? tile : 0;
+  }
+  if (l.kernel == 3 && l.stride == 2 && l.in.c > 4 && channel_vectors == 2 && l.out.w % 14 == 0) return 14;
+  return 0;
 }
 
 ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
@@ -401,9 +412,12 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   }
   d.rows = task_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
   if (l.out.c % (d.channel_vectors * vw) == 0) d.span = default_span(l, l.out.c / (d.channel_vectors * vw));
-  d.accumulators = registers_accumulate(l, t) ? 2 : 1;
-  d.tile = tile_width(t, flat_pixels(l) && d.accumulators == 1 ? d.rows * l.out.w : l.out.w, d.channel_vectors);
-  d.channel_block = d.accumulators == 2 ? l.in.c : channel_block(l, d.channel_vectors * vw);
+  if (int tile = registers_tile(l, t, d.channel_vectors)) {
+    d.accumulators = 2, d.tile = tile, d.channel_block = l.in.c;
+  } else {
+    d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
+    d.channel_block = channel_block(l, d.channel_vectors * vw);
+  }
   d.padded = default_padded_placement(l);
   return d;
 }

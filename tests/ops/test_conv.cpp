@@ -347,6 +347,16 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   CHECK(resgen::default_conv_knobs(reduce, avx512).accumulators == 1);
   CHECK(resgen::default_conv_knobs(odd, avx512).accumulators == 1);
   CHECK(resgen::default_conv_knobs(expand, avx2).accumulators == 1);
+  // And for 3x3 convolutions of stride 2 in 2-vector tiles of 14 pixels, where they divide the row.
+  Layer strided = ConvTester().input(128, 56, 56).output_channels(128).kernel(3).stride(2).padding(1).layer();
+  Layer strided7 = ConvTester().input(512, 14, 14).output_channels(512).kernel(3).stride(2).padding(1).layer();
+  ConvKnobs st = resgen::default_conv_knobs(strided, avx512);
+  CHECK(st.accumulators == 2);
+  CHECK(st.channel_vectors == 2);
+  CHECK(st.tile == 14);
+  CHECK(st.channel_block == 128);
+  CHECK(resgen::default_conv_knobs(strided7, avx512).accumulators == 1);
+  CHECK(resgen::default_conv_knobs(strided, avx2).accumulators == 1);
 }
 
 TEST_CASE("conv: relu off keeps negative outputs; bias alone") {
