@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -161,13 +162,26 @@ std::string host_target() {
   return t.to_string();
 }
 
-void generate_library(const Lowered& l, const GenerateOptions& o) {
+Lowered plan_for(const Lowered& lowered, const GenerateOptions& o) {
+  std::vector<Halide::Target> targets;
+  for (const std::string& t : split_targets(o.target)) targets.emplace_back(t);
+  Lowered planned = lowered;
+  plan_arena(planned, [&](const Layer& layer) {
+    return std::all_of(targets.begin(), targets.end(), [&](const Halide::Target& t) {
+      return schedule_allows_residual_in_place(o.schedule, layer, t);
+    });
+  });
+  return planned;
+}
+
+void generate_library(const Lowered& lowered, const GenerateOptions& o) {
   auto start = std::chrono::steady_clock::now();
   auto say = [&](const std::string& line) {
     if (o.log) *o.log << line << std::endl;
   };
   check_target(o.target);
   for (const std::string& t : split_targets(o.target)) validate_schedule(o.schedule, Halide::Target(t));
+  const Lowered l = plan_for(lowered, o);
   report_tuned_coverage(o.schedule, l.layers, l.kernels, split_targets(o.target), o.log ? *o.log : std::cerr);
   std::string cxx = compiler_for(o.target);
   check_compiler(cxx, o.target);

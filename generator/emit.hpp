@@ -20,7 +20,11 @@ struct GenerateOptions {
   std::ostream* log = nullptr;      // progress lines, or none
 };
 
-// Writes the library; throws resgen::Error naming what went wrong.
+// The plan a library is generated with: lower()'s, with outputs written over their residuals
+// wherever every target's schedule allows it (schedule_allows_residual_in_place).
+Lowered plan_for(const Lowered& lowered, const GenerateOptions& options);
+
+// Writes the library, with plan_for's plan; throws resgen::Error naming what went wrong.
 void generate_library(const Lowered& lowered, const GenerateOptions& options);
 
 // The targets of a --target value: one, or a comma list (tried first to last at run time; the

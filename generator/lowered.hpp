@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct Layer {
   Shape res;           // residual operand shape
   int res_stride = 1, res_pad_before = 0;
   int input = -1, res_value = -1, output = -1;  // value ids
+  bool output_in_place = false;  // the output is written over the residual (plan_arena)
 
   // Parameter indices into Lowered::params, -1 when absent. A conv's bn_* fold into it;
   // an affine layer's scale and shift come from its bn_*.
@@ -94,6 +96,7 @@ struct Lowered {
   // the layers before, over their own arena of late_arena_floats per image. 0: none.
   int late_start = 0, late_input = -1;  // late_input: the one value crossing into it
   int64_t late_arena_floats = 0;
+
 };
 
 // Lowers a checked network (throws dsl::SpecError for what the lowering cannot take).
@@ -104,7 +107,9 @@ void collect_params(const dsl::Network& net, Lowered& out);
 void build_layers(const dsl::Network& net, Lowered& out);   // fold BN, fuse ReLU / residual
 void assign_packing(Lowered& out);
 void dedup_kernels(Lowered& out);
-void plan_arena(Lowered& out);
+// With `in_place`, a convolution whose layer it accepts may write its output over its residual
+// (Layer::output_in_place); lower() plans without (generator/emit.hpp plan_for replans).
+void plan_arena(Lowered& out, const std::function<bool(const Layer&)>& in_place = {});
 
 std::string dump(const Lowered& l);
 

@@ -42,4 +42,19 @@ void apply_schedule(const std::string& s, const Layer& layer, const KernelPipeli
     schedule_cpu_manual(layer, kernel, target);
 }
 
+bool schedule_allows_residual_in_place(const std::string& s, const Layer& layer, const Halide::Target& target) {
+  if (target.has_gpu_feature() || s.rfind("auto:", 0) == 0) return false;
+  ConvKnobs knobs;
+  if (s == "tuned" || s.rfind("tuned:", 0) == 0)
+    if (const ScheduleRecord* r = tuned_record(s, layer, target)) {
+      if (r->schedule.kind == TunedSchedule::Kind::autoscheduler) return false;
+      if (r->schedule.kind == TunedSchedule::Kind::knobs) knobs = r->schedule.knobs;
+    }
+  try {
+    return conv_writes_each_output_once(layer, target, knobs);
+  } catch (const Error&) {
+    return false;  // knobs the layer does not accept are not applied either
+  }
+}
+
 }  // namespace resgen

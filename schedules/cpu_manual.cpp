@@ -503,6 +503,19 @@ bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
   }
 }
 
+bool conv_writes_each_output_once(const Layer& l, const Target& t, const ConvKnobs& knobs) {
+  if (l.kind != LayerKind::conv) return false;
+  ConvKnobs r = resolve_conv_knobs(l, t, knobs);
+  int tc = r.channel_vectors * vector_width(t, l.out.c);
+  // The splits a tail would shift inwards over elements already written: channels by the task's
+  // tiles, rows by the task's rows, and a row by the tile where tiles run along rows (winograd
+  // guards its blocks' tails instead).
+  bool rows = l.out.h % r.rows == 0;
+  if (r.algorithm >= 2) return l.out.c % tc == 0 && rows;
+  bool along_rows = r.accumulators == 2 || !flat_pixels(l);
+  return l.out.c % (tc * r.span) == 0 && rows && (!along_rows || l.out.w % r.tile == 0);
+}
+
 ConvAlgorithm conv_algorithm(const Layer& l, const Target& t, const ConvKnobs& knobs) {
   if (l.kind != LayerKind::conv || t.has_gpu_feature()) return ConvAlgorithm::direct;
   return ConvAlgorithm(resolve_conv_knobs(l, t, knobs).algorithm);

@@ -81,6 +81,17 @@ void schedule_auto_with(const std::string& autoscheduler, const std::map<std::st
 // Checks a --schedule value; throws resgen::Error with the accepted spellings.
 void validate_schedule(const std::string& schedule, const Halide::Target& target);
 
+// Whether the manual CPU schedule with `knobs` computes every output element of convolution
+// `layer` exactly once (each reads its residual element, if any, just before it is stored): no
+// tail of its output's splits is shifted inwards over elements already written. Then the output
+// may be written over the residual (plan_arena's residual in place).
+bool conv_writes_each_output_once(const Layer& layer, const Halide::Target& target, const ConvKnobs& knobs = {});
+
+// The same for the kernel --schedule gives `layer` on `target`: the manual CPU schedule or a tuned
+// record of its knobs where conv_writes_each_output_once; never an autoscheduler's or a GPU
+// schedule.
+bool schedule_allows_residual_in_place(const std::string& schedule, const Layer& layer, const Halide::Target& target);
+
 // Applies --schedule to one kernel.
 void apply_schedule(const std::string& schedule, const Layer& layer, const KernelPipeline& kernel,
                     Halide::Pipeline& pipeline, const Halide::Target& target);

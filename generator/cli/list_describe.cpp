@@ -6,6 +6,7 @@
 
 #include "generator/cli/args.hpp"
 #include "generator/cli/commands.hpp"
+#include "generator/emit.hpp"
 #include "generator/lowered.hpp"
 #include "generator/registry.hpp"
 #include "generator/runtime/rg_runtime.h"
@@ -68,8 +69,11 @@ int cmd_describe(const std::vector<std::string>& argv) {
   }
   std::cout << fmt::format("total: {} nodes, {} parameters, {} MACs per image ({:.3f} GMACs)\n",
                            net.nodes().size(), total.params, total.macs, total.macs / 1e9);
-  // What the generated library does with it: fused layers, distinct kernels, the arena plan.
-  Lowered l = lower(net);
+  // What the generated library does with it: fused layers, distinct kernels, the arena plan (for
+  // this machine with the manual schedule, as `resgen generate` makes it by default).
+  GenerateOptions defaults;
+  defaults.target = host_target();
+  Lowered l = plan_for(lower(net), defaults);
   long long largest = 0;
   for (const ValueInfo& v : l.values) largest = std::max(largest, v.shape.elements());
   std::cout << fmt::format("library: {} layers, {} distinct kernels, {} packed weight floats\n", l.layers.size(),

@@ -47,7 +47,7 @@ std::string dump(const Lowered& l) {
     os << "  v" << y.output << " = " << layer_kind_name(y.kind) << "(v" << y.input;
     if (y.res_value >= 0) os << ", v" << y.res_value;
     os << ")  " << y.name << "  k" << y.kernel_id << ": " << l.kernels[y.kernel_id].signature
-       << (y.bn_gamma >= 0 ? "  [bn folded]" : "") << "\n";
+       << (y.bn_gamma >= 0 ? "  [bn folded]" : "") << (y.output_in_place ? "  [over its residual]" : "") << "\n";
   }
   return os.str();
 }

@@ -135,6 +135,17 @@ struct ConvTester {
       INFO("batch " << batch);
       bool f4 = resgen::conv_algorithm(k.layer, jit_target(), knobs_) == resgen::ConvAlgorithm::winograd4;
       check_close(ref, out, f4 ? op_test::kWinograd4RelTol : op_test::kRelTol);
+      if (residual_ == Residual::same && resgen::conv_writes_each_output_once(k.layer, jit_target(), knobs_)) {
+        // Written over its residual, as a library plans it where the schedule computes each
+        // output element once (plan_arena's residual in place): each residual element must be
+        // read before its output element overwrites it.
+        INFO("output written over the residual");
+        Halide::Buffer<float> shared = nhwc_buffer(res_flat, batch, res.c, res.h, res.w);
+        args["residual"] = shared;
+        k.realize(args, shared);
+        std::vector<float> got(shared.data(), shared.data() + shared.number_of_elements());
+        check_close(ref, got, f4 ? op_test::kWinograd4RelTol : op_test::kRelTol);
+      }
     }
   }
 };
@@ -357,6 +368,37 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   CHECK(st.channel_block == 128);
   CHECK(resgen::default_conv_knobs(strided7, avx512).accumulators == 1);
   CHECK(resgen::default_conv_knobs(strided, avx2).accumulators == 1);
+}
+
+TEST_CASE("conv: which schedules may write the output over the residual") {
+  using resgen::ConvKnobs;
+  // Every split of the output exact: yes; a tail of channels, rows or a row's tiles shifted
+  // inwards (computing elements again): no.
+  Layer l = ConvTester().input(32, 6, 7).output_channels(64).kernel(1).residual_same().layer();
+  Halide::Target avx2("x86-64-linux-avx-avx2-f16c-fma-sse41");
+  auto knobs = [](int cv, int tile, int rows, int accumulators) {
+    ConvKnobs k{cv, tile, rows};
+    k.accumulators = accumulators;
+    return k;
+  };
+  CHECK(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 7, 2, 2)));
+  CHECK(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 5, 3, 1)));  // tiles run over the flattened pixels
+  CHECK_FALSE(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 5, 3, 2)));  // 7 = 5 + 2
+  CHECK_FALSE(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 7, 4, 2)));  // 6 rows = 4 + 2
+  Layer odd = ConvTester().input(32, 6, 7).output_channels(24).kernel(1).residual_same().layer();
+  CHECK_FALSE(resgen::conv_writes_each_output_once(odd, avx2, knobs(2, 7, 2, 1)));  // 24 = 16 + 8 channels
+  // ResNet-50's blocks under the manual schedule, on AVX2 and AVX-512: all of them.
+  Halide::Target avx512("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  for (const Halide::Target& t : {avx2, avx512})
+    for (Layer b : {ConvTester().input(64, 56, 56).output_channels(256).kernel(1).residual_same().layer(),
+                    ConvTester().input(128, 28, 28).output_channels(512).kernel(1).residual_same().layer(),
+                    ConvTester().input(256, 14, 14).output_channels(1024).kernel(1).residual_same().layer(),
+                    ConvTester().input(512, 7, 7).output_channels(2048).kernel(1).residual_same().layer(),
+                    ConvTester().input(64, 56, 56).output_channels(64).kernel(3).padding(1).residual_same().layer(),
+                    ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).residual_same().layer()}) {
+      INFO(t.to_string() << " " << b.in.c << "->" << b.out.c << " at " << b.out.w);
+      CHECK(resgen::conv_writes_each_output_once(b, t));
+    }
 }
 
 TEST_CASE("conv: relu off keeps negative outputs; bias alone") {

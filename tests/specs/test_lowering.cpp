@@ -82,13 +82,31 @@ std::vector<std::string> plan_problems(const Lowered& l) {
           std::to_string(info.last) + " but used in layers " + std::to_string(producer[v]) + ".." +
           std::to_string(end(v)));
   }
-  // Two values of one plan (`members`, offsets by `offset_of`) live together in the same memory.
+  // A layer that writes its output over its residual (output_in_place): a convolution adding a
+  // residual of its output's shape, which no later layer reads; the two share one place.
+  std::set<std::pair<int, int>> partners;
+  for (int i = 0; i < static_cast<int>(l.layers.size()); ++i) {
+    const Layer& y = l.layers[i];
+    if (!y.output_in_place) continue;
+    if (y.kind != LayerKind::conv || y.residual != Residual::same || y.res_value < 0 || y.res_value == y.input ||
+        l.values[y.res_value].shape.elements() != l.values[y.output].shape.elements()) {
+      say("layer " + y.name + " is planned in place but does not add a residual of its output's shape");
+      continue;
+    }
+    if (end(y.res_value) != i)
+      say("layer " + y.name + " writes over v" + std::to_string(y.res_value) + ", which layer " +
+          std::to_string(end(y.res_value)) + " reads later");
+    partners.insert({std::min(y.output, y.res_value), std::max(y.output, y.res_value)});
+  }
+  // Two values of one plan (`members`, offsets by `offset_of`) live together in the same memory,
+  // but for an output written exactly over its residual.
   auto check_overlaps = [&](const std::vector<int>& members, auto offset_of, const std::string& arena_name) {
     for (std::size_t i = 0; i < members.size(); ++i)
       for (std::size_t j = i + 1; j < members.size(); ++j) {
         int a = members[i], b = members[j];
         bool live_together = begin(a) <= end(b) && begin(b) <= end(a);
         int64_t ao = offset_of(l.values[a]), bo = offset_of(l.values[b]);
+        if (ao == bo && partners.count({std::min(a, b), std::max(a, b)})) continue;
         int64_t ae = l.values[a].shape.elements(), be = l.values[b].shape.elements();
         if (live_together && ao < bo + be && bo < ao + ae)
           say("v" + std::to_string(a) + " [" + std::to_string(ao) + ", +" + std::to_string(ae) + ") layers " +
@@ -258,6 +276,69 @@ TEST_CASE("lower: the arena never overlaps two live values") {
     Lowered l = lower(dsl::zoo::build(name, Shape{3, 64, 48}, 5));
     check_plan(l);
   }
+}
+
+TEST_CASE("lower: outputs written over their residuals (residual in place)") {
+  auto everywhere = [](const Layer&) { return true; };
+  auto in_place = [](const Lowered& l) {
+    int n = 0;
+    for (const Layer& y : l.layers) n += y.output_in_place;
+    return n;
+  };
+  for (const char* name : {"resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2"}) {
+    INFO(name);
+    Lowered l = lower(dsl::zoo::build(name, Shape{3, 64, 48}, 5));
+    CHECK(in_place(l) == 0);  // lower() plans without
+    Lowered p = l;
+    plan_arena(p, everywhere);
+    check_plan(p);
+    // Every block's last convolution adds the block's input or its projection, read by nothing
+    // after it: all in place but the one whose output crosses into the late phase (written into
+    // the late arena), and the arena is no larger.
+    int blocks = 0;
+    for (const Layer& y : p.layers) blocks += y.residual == Residual::same;
+    CHECK(in_place(p) == blocks - (p.late_start > 0 && p.layers[p.late_start - 1].residual == Residual::same));
+    CHECK(blocks >= 8);
+    CHECK(p.arena_floats <= l.arena_floats);
+    for (const Layer& y : p.layers)
+      if (y.output_in_place) {
+        CHECK(p.values[y.output].offset == p.values[y.res_value].offset);
+        if (p.late_start > 0 && p.values[y.output].late_offset >= 0)
+          CHECK(p.values[y.output].late_offset == p.values[y.res_value].late_offset);
+      }
+    // A layer the predicate refuses keeps its own place.
+    Lowered q = l;
+    plan_arena(q, [](const Layer& y) { return y.name.find("layer1") == std::string::npos; });
+    check_plan(q);
+    CHECK(in_place(q) < in_place(p));
+  }
+  // CIFAR's option-A shortcuts (subsampled and padded) are never in place; its identities are.
+  for (const char* name : {"cifar_resnet20", "preact_resnet20", "preact_resnet164"}) {
+    INFO(name);
+    Lowered p = lower(dsl::zoo::build(name, dsl::zoo::kCifar, 10));
+    plan_arena(p, everywhere);
+    check_plan(p);
+    for (const Layer& y : p.layers) CHECK((!y.output_in_place || y.residual == Residual::same));
+    CHECK(in_place(p) > 0);
+  }
+  // The checker holds the plan to it: an in-place output at another offset than its residual,
+  // and a residual read after the layer that writes over it.
+  Lowered p = lower(dsl::zoo::build("resnet18", Shape{3, 64, 48}, 5));
+  plan_arena(p, everywhere);
+  Lowered moved = p;
+  for (Layer& y : moved.layers)
+    if (y.output_in_place) {
+      moved.values[y.output].offset += 1;
+      break;
+    }
+  CHECK_FALSE(plan_problems(moved).empty());
+  Lowered read_later = p;
+  for (Layer& y : read_later.layers)
+    if (y.output_in_place) {
+      read_later.layers.back().input = y.res_value;  // the classifier reads the overwritten residual
+      break;
+    }
+  CHECK_FALSE(plan_problems(read_later).empty());
 }
 
 // Regression: an add must not be fused into a conv whose other operand is produced later.
