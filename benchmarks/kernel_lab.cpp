@@ -3,12 +3,14 @@
 // algorithm first: the quick loop for schedule work (seconds per kernel instead of a generate
 // and a bench). README "How it works" describes the options.
 //   build/kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K]
-//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB | --vs-target T] [--batch N]
-//                        [--cold 1|2|3] [--stmt DIR]
+//                        [--vs K | --vs-env NAME=VALUE | --vs-tuned DB | --vs-target T | --vs-in-place]
+//                        [--batch N] [--cold 1|2|3] [--stmt DIR]
 // Prints per kernel the median ms of a batch, GFLOP/s and the knobs; with --vs, --vs-env,
 // --vs-tuned (B: each kernel's best record in the tuning database DB, as generate --schedule
-// tuned:DB applies it) or --vs-target (B: the manual schedule compiled for target T, e.g. AVX2
-// on an AVX-512 host), A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
+// tuned:DB applies it), --vs-target (B: the manual schedule compiled for target T, e.g. AVX2
+// on an AVX-512 host) or --vs-in-place (B: A's kernel writing its output over its residual, as a
+// library plans it; kernels with a residual whose schedule computes each output element once),
+// A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -55,6 +57,8 @@ struct Instance {
   Halide::Pipeline pipe;
   std::vector<Halide::Buffer<float>> inputs;
   Halide::Buffer<float> out;
+  bool in_place = false;  // timed runs write the output over the residual (after the check)
+  bool checked = false;
 
   // Scheduled by `tuned`, else by the manual schedule with `knobs`, else not at all.
   Instance(const Layer& l, const ConvKnobs* knobs, const Halide::Target& t, const TunedSchedule* tuned = nullptr)
@@ -88,8 +92,12 @@ struct Instance {
           flush(inputs[i]);
     if (cold == 3) flush(out);
     for (std::size_t i = 0; i < kp.params.size(); ++i) kp.params[i].set(inputs[i]);
+    Halide::Buffer<float> dst = out;
+    if (in_place && checked)
+      for (std::size_t i = 0; i < kp.params.size(); ++i)
+        if (kp.params[i].name() == "residual") dst = inputs[i];
     auto t0 = Clock::now();
-    pipe.realize(out, t);
+    pipe.realize(dst, t);
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   }
 };
@@ -144,16 +152,25 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: kernel_lab NET [--input CxHxW] [--only SUBSTRING] [--knobs K] "
-        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB | --vs-target T] [--batch N] [--cold 1|2|3] "
-        "[--stmt DIR]\n");
+        "[--vs K | --vs-env NAME=VALUE | --vs-tuned DB | --vs-target T | --vs-in-place] [--batch N] "
+        "[--cold 1|2|3] [--stmt DIR]\n");
     return 2;
   }
   std::string net = argv[1], only, stmt_dir, vs_env, vs_tuned, vs_target;
   std::optional<dsl::Shape> input;
   ConvKnobs knobs, vs_knobs;
-  bool paired = false;
-  for (int i = 2; i + 1 < argc; i += 2) {
+  bool paired = false, vs_in_place = false;
+  for (int i = 2; i < argc; i += 2) {
     std::string a = argv[i];
+    if (a == "--vs-in-place") {
+      vs_in_place = paired = true;
+      --i;  // takes no value
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "kernel_lab: %s: an unknown option, or one without its value\n", a.c_str());
+      return 2;
+    }
     if (a == "--only")
       only = argv[i + 1];
     else if (a == "--stmt")
@@ -181,7 +198,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (paired && (!vs_env.empty() || !vs_target.empty())) vs_knobs = knobs;  // B differs by that only
+  if (paired && (!vs_env.empty() || !vs_target.empty() || vs_in_place)) vs_knobs = knobs;  // B differs by that only
   if (!stmt_dir.empty()) {
     std::error_code error;
     std::filesystem::create_directories(stmt_dir, error);
@@ -209,6 +226,7 @@ int main(int argc, char** argv) {
         continue;
       int count = 0;
       for (const Layer& m : low.layers) count += m.kernel_id == l.kernel_id;
+      if (vs_in_place && (l.residual != Residual::same || !conv_writes_each_output_once(l, t, knobs))) continue;
       try {
         resolve_conv_knobs(l, t, knobs);
         if (paired) resolve_conv_knobs(l, tb, vs_knobs);
@@ -230,6 +248,7 @@ int main(int argc, char** argv) {
         if (!vs_env.empty()) setenv(name.c_str(), vs_env.substr(vs_env.find('=') + 1).c_str(), 1);
         b = std::make_unique<Instance>(l, &vs_knobs, tb);
         if (!vs_env.empty()) unsetenv(name.c_str());
+        b->in_place = vs_in_place;
       }
       ref.run_ms(t);
       a.run_ms(t);
@@ -238,6 +257,8 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "kernel_lab: {} differs from the algorithm\n", k.signature);
         return 1;
       }
+      a.checked = true;
+      if (b) b->checked = true;
       if (!stmt_dir.empty()) {
         a.pipe.compile_to_lowered_stmt(fmt::format("{}/k{}.html", stmt_dir, l.kernel_id), a.kp.args,
                                        Halide::StmtOutputFormat::HTML, t);
