@@ -13,82 +13,18 @@
 // and F(2x2, 3x3) at 14x14 (schedule_winograd), whose matrix products take the same register
 // tiles. With accumulators 2 (schedule_conv_in_registers) a register tile is instead reduced over
 // all input channels in one pass and stored once through the epilogue, with no task buffer.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "generator/error.hpp"
+#include "schedules/cpu_vectors.hpp"
 #include "schedules/schedules.hpp"
 
 namespace resgen {
 namespace {
 
 using namespace Halide;
-
-// The widest power-of-two vector (in floats) not above `extent` and the target's natural width.
-int vector_width(const Target& t, int extent) {
-  int v = t.natural_vector_size<float>();
-  while (v > 1 && v > extent) v /= 2;
-  return v;
-}
-
-// Pixels per register tile, for a run of `pixels` (a row, or a 1x1 convolution's task). The
-// tile's accumulators (vectors x pixels) must leave a few of the target's vector registers (16
-// with AVX2 and 32-bit NEON, 32 with AVX-512 and 64-bit NEON) for weights and broadcasts, and
-// there should be at least 8 of them to cover the FMA latency. Wider tiles amortize the tile's
-// weight loads and accumulator traffic over more pixels (measured: 6 pixels beat 4 by 4 to 13% on
-// AVX2), so the cost per pixel is modelled as (1 + 2 / width) times the pixels computed per
-// pixel kept (a run rounded up to whole tiles recomputes its last pixels).
-int tile_width(const Target& t, int pixels, int vectors) {
-  bool many = t.has_feature(Target::AVX512) || (t.arch == Target::ARM && t.bits == 64);
-  int regs = many ? 32 : 16;
-  int cap = std::max(1, std::min(12, (regs - 4) / vectors));
-  int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
-  if (pixels <= cap) return pixels;
-  int best = cap;
-  double best_cost = 1e30;
-  for (int x = cap; x >= lo; --x) {
-    double computed = double((pixels + x - 1) / x * x) / pixels;
-    double cost = computed * (1.0 + 2.0 / x);
-    if (cost < best_cost - 1e-9) best = x, best_cost = cost;
-  }
-  return best;
-}
-
-// Rows per task: enough pixels (about 64) that a task reuses its channel tile's weights, while
-// keeping at least 16 tasks for the thread pool. Rows that divide the height are preferred: a
-// last task shifted inwards recomputes rows (14 rows in tasks of 5 compute 15).
-int task_rows(const Layer& l, int channel_tiles) {
-  int want = std::clamp((64 + l.out.w - 1) / l.out.w, 1, l.out.h);
-  auto tasks = [&](int rows) { return channel_tiles * ((l.out.h + rows - 1) / rows); };
-  int best = 0;
-  for (int rows = 1; rows <= l.out.h; ++rows) {
-    if (l.out.h % rows != 0 || tasks(rows) < 16) continue;
-    if (rows >= want) return rows;  // the smallest such divisor
-    best = rows;                    // else the largest below
-  }
-  if (best && 2 * best >= want) return best;
-  int rows = want;
-  while (rows > 1 && tasks(rows) < 16) --rows;
-  return rows;
-}
-
-// Input channels per reduction block. A channel tile's weights that fit in L1 stay there for
-// the whole task unblocked; larger ones are blocked to about 36 KB of weights (ci x k x k x tile).
-// Each block is one more pass over the task's register tiles (their accumulators reloaded, the
-// input re-read), so blocks are kept long: 64 channels of a 3x3 beat 16 by 5 to 20% on AVX2,
-// stride-2 layers most, although the block's weights then spill from L1 to L2.
-int channel_block(const Layer& l, int tc) {
-  int cig = l.in.c / l.groups;
-  int per_channel = 4 * l.kernel * l.kernel * tc;  // bytes of weights per input channel
-  if (cig * per_channel <= 48 * 1024) return cig;
-  int limit = std::max(1, 36864 / per_channel);
-  for (int b = std::min(cig, limit); b >= 1; --b)
-    if (cig % b == 0) return b;
-  return 1;
-}
 
 // The zero-extended input a task reads, copied once per task with channels in vectors.
 void compute_padded_at_task(const Layer& l, const KernelPipeline& k, Func out, Var task, const Target& t) {
@@ -241,16 +177,6 @@ void schedule_winograd(const Layer& l, const KernelPipeline& k, const Target& t,
   }
 }
 
-// A large zero-extended input is copied once for the whole layer (rows in parallel), not once
-// per task: every channel tile's tasks read the same rows, and a copy per task costs them all
-// again (measured: 5 to 10% on ImageNet-sized 3x3 layers). A small one (CIFAR) is copied per
-// task, which spares the layer a second parallel loop (measured: 5 to 10% the other way).
-int default_padded_placement(const Layer& l) {
-  if (l.kind != LayerKind::conv || l.padding == 0) return 1;
-  int64_t bytes = int64_t(4) * l.in.c * (l.in.w + 2 * l.padding) * (l.in.h + 2 * l.padding);
-  return bytes >= 128 * 1024 ? 2 : 1;
-}
-
 // Elementwise and pooling kernels: channels in vectors, rows (x images) in parallel.
 void schedule_elementwise(const Layer& l, const KernelPipeline& k, const Target& t) {
   Func out = k.stage("output");
@@ -314,212 +240,7 @@ void schedule_linear(const Layer& l, const KernelPipeline& k, const Target& t) {
   else
     update.vectorize(acc.args()[0], vw, TailStrategy::GuardWithIf);
 }
-
-// The algorithm the manual schedule picks: winograd where the matrix products are long enough,
-// 64 input channels and more, on maps of 14x14 and more; F(4x4) from 28x28 (measured on AVX2 in
-// turns: F(2x2) is 1.3 to 1.9x faster than direct on ResNet-50's 3x3s at 56, 28 and 14, F(4x4)
-// 1.4 to 1.5x faster than F(2x2) at 56 and 28 but 1.2x slower at 14, where 4x4 blocks cover 16x16;
-// winograd is 1.1 to 2x slower than direct on 7x7 maps, and no faster on CIFAR's 16 and 32
-// channels).
-int default_algorithm(const Layer& l) {
-  if (!winograd_applies(l) || l.in.c < 64 || l.out.c < 64 || l.out.w < 14 || l.out.h < 14) return 1;
-  return l.out.w >= 28 && l.out.h >= 28 ? 3 : 2;
-}
-
-// Output rows per winograd task: as many as keep it to at most 128 tiles and the layer to at
-// least 8 tasks for F(2x2), 4 for F(4x4), whose task transforms 2.25x more weights per tile; rows
-// in blocks of m dividing the height, or the whole height. Each task transforms its channels'
-// weights, so short tasks pay for that again and again (measured on AVX2: F(4x4) tasks of 28
-// rows, 49 to 98 tiles, beat tasks of 4 to 8 rows by 15 to 30%; on AVX-512, whose channel tiles
-// are twice as wide and so half as many, ResNet-50's F(4x4) at 28x28 in tasks of 28 rows took
-// 0.55 to 0.7 of the time of tasks of 4, its F(2x2) at 14x14 in tasks of 14 rows about 0.6 of
-// tasks of 2: these were the task minimums of 16 and 8 before).
-int winograd_rows(const Layer& l, int channel_tiles, int m) {
-  int tiles_x = winograd_tiles(l.out.w, m), least_tasks = m == 4 ? 4 : 8;
-  int best = 0;
-  for (int rows = m; rows < l.out.h + m; rows += m) {
-    int r = std::min(rows, l.out.h);
-    if (l.out.h % r != 0) continue;
-    bool small = winograd_tiles(r, m) * tiles_x <= 128, many = channel_tiles * (l.out.h / r) >= least_tasks;
-    if (small && (many || !best)) best = r;
-  }
-  return best ? best : std::min(m, l.out.h);
-}
-
-// Channel tiles per task for a 1x1 convolution that widens its input at least twice (the
-// bottleneck's expansions and projections): the task's input then outgrows L1, and a pixel tile
-// that runs over 4 channel tiles reads it once for all four (measured: 4 to 12% faster on
-// ResNet-50's at 56x56 to 14x14; 6 to 10% slower at 7x7, where a task's pixels are few).
-// Elsewhere the weights of several tiles outgrow L1 instead.
-int default_span(const Layer& l, int channel_tiles) {
-  if (l.kernel != 1 || l.groups != 1 || l.out.c < 2 * l.in.c || l.out.w < 14) return 1;
-  for (int span : {4, 2})
-    if (channel_tiles % span == 0) return span;
-  return 1;
-}
-
-// AVX-512's 32 registers hold accumulators of 4 vectors x 7 pixels. The wider tile reads each
-// input pixel once per 64 output channels instead of once per 32, and is faster for 1x1
-// convolutions except those that reduce more than 512 channels to fewer, and for a stem of a few
-// input channels (measured on an AVX-512 Xeon in turns, `kernel_lab --cold 3`, 4-vector tiles one
-// channel tile per task against the 2-vector defaults: ResNet-50's 1x1s of stride 1 and 2 in 0.84
-// to 0.98 of the time, its stem in 0.91; its 1x1s from 1024 and 2048 channels to 256 and 512 in
-// 1.03 to 1.43, with half as many tasks and more channel blocks, and its 3x3s at 14x14 and 7x7
-// in 1.07 to 1.5). The expansions keep default_span's 4 tiles per task: against one, 0.79 to 0.89
-// of the time at 56x56, 1.02 to 1.06 at 28x28 and 14x14. Whole libraries: Figures in the README.
-bool four_vector_tile(const Layer& l, const Target& t) {
-  if (!t.has_feature(Target::AVX512) || l.groups != 1 || l.out.c % (4 * vector_width(t, l.out.c)) != 0) return false;
-  bool stem = l.in.c <= 4;
-  return stem || (l.kernel == 1 && (l.in.c <= 512 || l.out.c >= l.in.c));
-}
-
-// Pixels per register tile where AVX-512's accumulators stay in registers for the whole reduction
-// (schedule_conv_in_registers), 0 where they take the task buffer. Measured on an AVX-512 Xeon
-// (`kernel_lab --cold 3`, in turns against the task buffer; whole libraries in README "Figures"):
-// - 1x1 convolutions that widen their input at least twice, in 4-vector tiles of 7 pixels where
-//   they divide the row: ResNet-50's expansions at 56x56 to 14x14 in 0.80 to 0.95 of the time;
-// - 3x3 convolutions of stride 2, in 2-vector tiles of 14 pixels (28 accumulators, the most that
-//   leave registers for 2 weights and a broadcast) where they divide the row: ResNet-50's at
-//   28x28 and 14x14 in 0.89 to 0.93 (tiles of 7 at 7x7: 1.05; the stem, 4 x 7 or 2 x 14: 0.98
-//   and 1.3).
-// The 1x1 reductions were 0.93 to 1.0 alone but no faster in the network, and tiles that do not
-// divide ResNet's rows 1.1 to 1.6x slower.
-int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
-  if (!t.has_feature(Target::AVX512) || l.groups != 1) return 0;
-  if (four_vector_tile(l, t) && channel_vectors == 4 && l.kernel == 1 && l.out.c >= 2 * l.in.c) {
-    int tile = tile_width(t, l.out.w, 4);
-    return l.out.w % tile == 0 ? tile : 0;
-  }
-  if (l.kernel == 3 && l.stride == 2 && l.in.c > 4 && channel_vectors == 2 && l.out.w % 14 == 0) return 14;
-  return 0;
-}
-
-ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
-  ConvKnobs d;
-  int vw = vector_width(t, l.out.c);
-  d.channel_vectors = four_vector_tile(l, t) ? 4 : l.out.c % (2 * vw) == 0 ? 2 : 1;
-  d.algorithm = algorithm;
-  d.order = 1;
-  d.span = 1;
-  d.accumulators = 1;
-  if (algorithm >= 2) {
-    int m = winograd_block(ConvAlgorithm(algorithm));
-    d.rows = winograd_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw), m);
-    d.tile = tile_width(t, winograd_tiles(d.rows, m) * winograd_tiles(l.out.w, m), d.channel_vectors);
-    d.channel_block = l.in.c;
-    d.padded = 1;
-    return d;
-  }
-  d.rows = task_rows(l, (l.out.c + d.channel_vectors * vw - 1) / (d.channel_vectors * vw));
-  if (l.out.c % (d.channel_vectors * vw) == 0) d.span = default_span(l, l.out.c / (d.channel_vectors * vw));
-  if (int tile = registers_tile(l, t, d.channel_vectors)) {
-    d.accumulators = 2, d.tile = tile, d.channel_block = l.in.c;
-  } else {
-    d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
-    d.channel_block = channel_block(l, d.channel_vectors * vw);
-  }
-  d.padded = default_padded_placement(l);
-  return d;
-}
-
 }  // namespace
-
-ConvKnobs default_conv_knobs(const Layer& l, const Target& t) { return default_knobs(l, t, default_algorithm(l)); }
-
-ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& knobs) {
-  int algorithm = knobs.algorithm ? knobs.algorithm : default_algorithm(l);
-  ConvKnobs r = knobs;
-  auto bad = [&](const std::string& why) {
-    return Error(fmt::format("conv {}: schedule knobs cv{} t{} r{} b{} o{} p{} s{} a{} m{}: {}", l.name,
-                             r.channel_vectors, r.tile, r.rows, r.channel_block, r.order, r.padded, r.span,
-                             r.algorithm, r.accumulators, why));
-  };
-  if (algorithm < 1 || algorithm > 3)
-    throw bad("the algorithm must be 1 (direct), 2 (winograd F(2x2, 3x3)) or 3 (winograd F(4x4, 3x3))");
-  if (algorithm >= 2 && !winograd_applies(l))
-    throw bad("winograd takes 3x3 convolutions of stride 1 and padding 1 without groups");
-  ConvKnobs d = default_knobs(l, t, algorithm);
-  r.algorithm = algorithm;
-  // A field left to the heuristic follows the fields given (rows and tile depend on the tile's
-  // channels, the channel block on them too).
-  if (!r.channel_vectors) r.channel_vectors = d.channel_vectors;
-  int vw = vector_width(t, l.out.c);
-  int channel_tiles = (l.out.c + r.channel_vectors * vw - 1) / (r.channel_vectors * vw);
-  bool winograd = algorithm >= 2;
-  int m = winograd_block(ConvAlgorithm(algorithm));
-  int cig = l.in.c / l.groups;
-  // The heuristic's place for the accumulators, unless the fields given rule it out.
-  if (!r.accumulators)
-    r.accumulators = winograd || (r.channel_block && r.channel_block != cig) || (r.tile && r.tile > l.out.w)
-                         ? 1
-                         : d.accumulators;
-  if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles, m) : task_rows(l, channel_tiles);
-  int tile_run = winograd ? winograd_tiles(r.rows, m) * winograd_tiles(l.out.w, m)
-                 : flat_pixels(l) && r.accumulators == 1 ? r.rows * l.out.w
-                                                         : l.out.w;
-  if (!r.tile) r.tile = tile_width(t, tile_run, r.channel_vectors);
-  if (!r.channel_block)
-    r.channel_block = winograd || r.accumulators == 2 ? cig : channel_block(l, r.channel_vectors * vw);
-  if (!r.order) r.order = d.order;
-  if (!r.padded) r.padded = d.padded;
-  if (!r.span) r.span = r.channel_vectors == d.channel_vectors ? d.span : 1;
-  if (r.channel_vectors < 1 || r.channel_vectors > 4) throw bad("channel vectors must be 1..4");
-  if (r.channel_vectors * vw > l.out.c)
-    throw bad(fmt::format("a tile is wider than the {} output channels", l.out.c));
-  if (r.rows < 1 || r.rows > l.out.h) throw bad(fmt::format("rows per task must be 1..{}", l.out.h));
-  if (r.tile < 1 || r.tile > 32) throw bad("pixels per tile must be 1..32");
-  if (r.channel_block < 1 || cig % r.channel_block != 0)
-    throw bad(fmt::format("the channel block must divide the {} input channels", cig));
-  if (r.order < 1 || r.order > 2) throw bad("the task order must be 1 or 2");
-  if (r.padded < 1 || r.padded > 3) throw bad("the padded input's place must be 1, 2 or 3");
-  if (l.padding == 0 && r.padded != 1) throw bad("the convolution has no padding: its place must be 1");
-  if (r.span < 1 || (r.span > 1 && l.out.c % (r.channel_vectors * vw * r.span) != 0))
-    throw bad(fmt::format("the span must be 1 or divide the {} whole channel tiles",
-                          l.out.c / (r.channel_vectors * vw)));
-  if (winograd && (r.padded != 1 || r.span != 1 || r.accumulators != 1))
-    throw bad("winograd takes padded 1, span 1 and accumulators 1");
-  if (r.accumulators < 1 || r.accumulators > 2) throw bad("the accumulators' place must be 1 or 2");
-  if (r.accumulators == 2) {
-    if (l.groups != 1) throw bad("accumulators in registers (2) take convolutions without groups");
-    if (r.channel_block != cig)
-      throw bad(fmt::format("accumulators in registers (2) take one channel block of all {} input channels", cig));
-    if (r.tile > l.out.w)
-      throw bad(fmt::format("accumulators in registers (2) take tiles along a row, at most its {} pixels", l.out.w));
-  }
-  return r;
-}
-
-bool conv_knobs_legal(const Layer& l, const Target& t, const ConvKnobs& knobs) {
-  try {
-    ConvKnobs r = resolve_conv_knobs(l, t, knobs), k = knobs;
-    if (!k.order) k.order = r.order;  // a record that names neither: the heuristic's
-    if (!k.padded) k.padded = r.padded;
-    if (!k.span) k.span = r.span;
-    if (!k.accumulators) k.accumulators = r.accumulators;
-    if (!k.algorithm) k.algorithm = r.algorithm;
-    return r == k;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
-bool conv_writes_each_output_once(const Layer& l, const Target& t, const ConvKnobs& knobs) {
-  if (l.kind != LayerKind::conv) return false;
-  ConvKnobs r = resolve_conv_knobs(l, t, knobs);
-  int tc = r.channel_vectors * vector_width(t, l.out.c);
-  // The splits a tail would shift inwards over elements already written: channels by the task's
-  // tiles, rows by the task's rows, and a row by the tile where tiles run along rows (winograd
-  // guards its blocks' tails instead).
-  bool rows = l.out.h % r.rows == 0;
-  if (r.algorithm >= 2) return l.out.c % tc == 0 && rows;
-  bool along_rows = r.accumulators == 2 || !flat_pixels(l);
-  return l.out.c % (tc * r.span) == 0 && rows && (!along_rows || l.out.w % r.tile == 0);
-}
-
-ConvAlgorithm conv_algorithm(const Layer& l, const Target& t, const ConvKnobs& knobs) {
-  if (l.kind != LayerKind::conv || t.has_gpu_feature()) return ConvAlgorithm::direct;
-  return ConvAlgorithm(resolve_conv_knobs(l, t, knobs).algorithm);
-}
 
 void schedule_cpu_manual(const Layer& l, const KernelPipeline& k, const Target& t, const ConvKnobs& knobs) {
   switch (l.kind) {

@@ -12,7 +12,8 @@
 
 namespace resgen {
 
-// The manual CPU schedule's free parameters for one convolution (schedules/cpu_manual.cpp).
+// The manual CPU schedule's free parameters for one convolution (schedules/cpu_manual.cpp; their
+// heuristics in cpu_knobs.cpp).
 // Zero means "the heuristic's choice"; default_conv_knobs resolves every field.
 struct ConvKnobs {
   int channel_vectors = 0;  // output channels per register tile, in vectors of the target

@@ -1,6 +1,6 @@
 // The convolution schedule space the tuner searches, and its baselines (tuner.hpp).
 //
-// A point is the manual schedule's knobs (schedules/cpu_manual.cpp): output channels per
+// A point is the manual schedule's knobs (schedules/cpu_knobs.cpp): output channels per
 // register tile (in vectors), pixels per register tile, output rows per parallel task (the
 // parallel split), input channels per reduction block (the L1 blocking of the weights), the
 // order of the parallel tasks (loop order), where a padded input is made (per task, per

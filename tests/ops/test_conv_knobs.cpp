@@ -1,0 +1,210 @@
+// Convolution kernels under the manual schedule's knobs (schedules/cpu_knobs.cpp) against a
+// naive loop nest (conv_tester.hpp): tiles, blocks, task order, padded placement, span,
+// winograd, accumulators in registers, the knobs' errors and the heuristics' choices.
+#include "tests/ops/conv_tester.hpp"
+
+using namespace op_test;
+
+// ============================================================================================
+// conv under schedule knobs
+// ============================================================================================
+
+TEST_CASE("conv: blocked weights (output channels a multiple of 16) under other schedule knobs") {
+  using resgen::ConvKnobs;
+  // Tiles of one vector (half a block with AVX2), of four (two blocks), odd pixel tiles, one row
+  // per task, small channel blocks; 1x1, 3x3 and the strided 7x7 stem.
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(ConvKnobs{1, 3, 1, 8}).test();
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(ConvKnobs{4, 2, 2, 6}).test();
+  ConvTester().input(32, 5, 6).output_channels(32).kernel(1).residual_same().knobs(ConvKnobs{2, 7, 5, 4}).batches({1, 3}).test();
+  ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3).knobs(ConvKnobs{1, 5, 3, 1}).test();
+  // Task order 2 (a row block's channel tiles in turn), and the padded input made per task (1),
+  // once per layer (2) or nowhere (3: guarded loads), with batches of images.
+  for (int place : {1, 2, 3}) {
+    ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu()
+        .knobs(ConvKnobs{1, 3, 2, 8, 2, place}).batches({1, 3}).test();
+    ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3)
+        .knobs(ConvKnobs{1, 5, 3, 1, 1, place}).test();
+  }
+  ConvTester().input(32, 5, 6).output_channels(32).kernel(1).residual_same().knobs(ConvKnobs{2, 7, 2, 4, 2, 1}).batches({1, 3}).test();
+  ConvTester().input(16, 7, 7).output_channels(32).kernel(3).padding(1).groups(4).knobs(ConvKnobs{1, 3, 2, 2, 2, 3}).test();
+  // Illegal knobs are an error naming the layer, not a wrong kernel.
+  Layer l = ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{0, 0, 0, 7}),
+                       doctest::Contains("channel block must divide"), resgen::Error);
+  CHECK_THROWS_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{9, 0, 0, 0}), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), ConvKnobs{0, 0, 0, 0, 3, 0}),
+                       doctest::Contains("task order"), resgen::Error);
+  Layer unpadded = ConvTester().input(24, 9, 7).output_channels(64).kernel(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(unpadded, jit_target(), ConvKnobs{0, 0, 0, 0, 0, 2}),
+                       doctest::Contains("no padding"), resgen::Error);
+}
+
+TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3) and F(4x4, 3x3)") {
+  using resgen::ConvKnobs;
+  auto knobs = [](int cv, int tile, int rows, int block, int span, int algorithm) {
+    ConvKnobs k{cv, tile, rows, block};
+    k.span = span, k.algorithm = algorithm;
+    return k;
+  };
+  // Span: a pixel tile runs over 2 or 4 channel tiles; 1x1 with the residual, 3x3 padded.
+  ConvTester().input(32, 5, 6).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 6, 2, 16, 2, 1)).batches({1, 3}).test();
+  ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).knobs(knobs(1, 5, 3, 8, 4, 1)).test();
+  // F(2x2) as the heuristic picks it (64 channels on 14x14), with the residual, batches.
+  Layer big = ConvTester().input(64, 14, 14).output_channels(64).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(big, jit_target()).algorithm == 2);
+  ConvTester().input(64, 14, 14).output_channels(64).kernel(3).padding(1).relu().residual_same().batches({1, 2}).test();
+  // F(4x4) as the heuristic picks it (64 channels on 28x28: tasks of whole 28-row maps), with the
+  // residual and batches.
+  Layer wide = ConvTester().input(64, 28, 28).output_channels(64).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(wide, jit_target()).algorithm == 3);
+  ConvTester().input(64, 28, 28).output_channels(64).kernel(3).padding(1).relu().residual_same().batches({1, 2}).test();
+  // Both: odd maps (a last block partly outside), channels off the vector width and off the
+  // weight block (dense weights), tasks of rows that are not multiples of m (the blocks'
+  // coefficients then chosen at run time), one input channel, tiles of tiles, channel blocks,
+  // task order 2, a subsampled residual.
+  for (int a : {2, 3}) {
+    INFO("algorithm " << a);
+    ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 3, 8, 1, a)).batches({1, 3}).test();
+    ConvTester().input(5, 7, 11).output_channels(24).kernel(3).padding(1).knobs(knobs(1, 4, 5, 5, 1, a)).test();
+    ConvTester().input(1, 1, 1).output_channels(3).kernel(3).padding(1).relu().residual_same().knobs(knobs(0, 0, 0, 0, 1, a)).test();
+    ConvTester().input(32, 6, 6).output_channels(32).kernel(3).padding(1).knobs(knobs(2, 2, 6, 16, 1, a)).test();
+    ConvKnobs order2 = knobs(1, 6, 4, 16, 1, a);
+    order2.order = 2;
+    ConvTester().input(16, 13, 10).output_channels(48).kernel(3).padding(1).knobs(order2).batches({2}).test();
+    ConvTester()
+        .input(10, 4, 3)
+        .output_channels(16)
+        .kernel(3)
+        .padding(1)
+        .residual_subsample_pad(10, 7, 5, 2, 2)
+        .knobs(knobs(0, 0, 0, 0, 1, a))
+        .test();
+  }
+  // Where they do not apply, an error naming the layer and the reason.
+  Layer strided = ConvTester().input(16, 8, 8).output_channels(16).kernel(3).stride(2).padding(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 2)),
+                       doctest::Contains("winograd takes 3x3 convolutions of stride 1"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::define_kernel(strided, resgen::ConvAlgorithm::winograd),
+                       doctest::Contains("winograd"), resgen::Error);
+  Layer l = ConvTester().input(16, 8, 8).output_channels(48).kernel(3).padding(1).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(2, 0, 0, 0, 2, 1)),
+                       doctest::Contains("span must be 1 or divide"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 3, 2)),
+                       doctest::Contains("winograd takes padded 1, span 1"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 0, 0, 0, 0, 4)),
+                       doctest::Contains("algorithm must be 1"), resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(strided, jit_target(), knobs(0, 0, 0, 0, 0, 3)),
+                       doctest::Contains("winograd takes 3x3 convolutions of stride 1"), resgen::Error);
+  // The manual schedule keeps small maps and few channels direct (CIFAR, 7x7).
+  CHECK(resgen::default_conv_knobs(l, jit_target()).algorithm == 1);
+  Layer late = ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(late, jit_target()).algorithm == 1);
+}
+
+TEST_CASE("conv: accumulators in registers (accumulators 2)") {
+  using resgen::ConvKnobs;
+  auto knobs = [](int cv, int tile, int rows, int span, int padded) {
+    ConvKnobs k{cv, tile, rows, 0, 1, padded};
+    k.span = span, k.accumulators = 2;
+    return k;
+  };
+  // 1x1 expansions with the residual over 1 and 2 channel tiles per task, tiles that divide the
+  // row and that do not (the last one shifted inwards), rows that do not divide the height.
+  ConvTester().input(32, 6, 7).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 7, 2, 1, 1)).batches({1, 3}).test();
+  ConvTester().input(32, 5, 6).output_channels(64).kernel(1).residual_same().relu().knobs(knobs(2, 4, 2, 2, 1)).batches({1, 3}).test();
+  ConvTester().input(16, 7, 9).output_channels(64).kernel(1).knobs(knobs(4, 3, 3, 1, 1)).test();
+  // Stride 2, 3x3 with the padded input per task, per layer and nowhere, the strided 7x7 stem,
+  // channels off the vector width (tiles shifted inwards), task order 2, a one-pixel row.
+  ConvTester().input(24, 9, 8).output_channels(32).kernel(1).stride(2).knobs(knobs(1, 2, 2, 1, 1)).test();
+  for (int place : {1, 2, 3})
+    ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).relu().knobs(knobs(1, 3, 2, 1, place)).batches({1, 2}).test();
+  ConvTester().input(3, 15, 13).output_channels(16).kernel(7).stride(2).padding(3).knobs(knobs(1, 4, 3, 1, 2)).test();
+  ConvTester().input(12, 5, 5).output_channels(24).kernel(3).padding(1).residual_same().knobs(knobs(1, 5, 2, 1, 1)).test();
+  ConvKnobs order2 = knobs(1, 3, 2, 2, 1);
+  order2.order = 2;
+  ConvTester().input(16, 6, 6).output_channels(64).kernel(1).residual_same().relu().knobs(order2).batches({2}).test();
+  ConvTester().input(8, 1, 1).output_channels(16).kernel(1).knobs(knobs(1, 1, 1, 1, 1)).test();
+  // The subsampled, channel-padded residual (CIFAR's option A).
+  ConvTester().input(32, 4, 4).output_channels(32).kernel(3).padding(1).residual_subsample_pad(16, 8, 8, 2, 8).knobs(knobs(1, 4, 2, 1, 1)).test();
+
+  // Its legality: all input channels in one block, tiles within a row, no groups, not winograd.
+  Layer l = ConvTester().input(24, 9, 7).output_channels(64).kernel(3).padding(1).layer();
+  ConvKnobs blocked = knobs(0, 0, 0, 0, 0);
+  blocked.channel_block = 8;
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), blocked), doctest::Contains("one channel block"),
+                       resgen::Error);
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), knobs(0, 8, 0, 0, 0)),
+                       doctest::Contains("at most its 7 pixels"), resgen::Error);
+  Layer grouped = ConvTester().input(16, 7, 7).output_channels(32).kernel(3).padding(1).groups(4).layer();
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(grouped, jit_target(), knobs(0, 0, 0, 0, 0)),
+                       doctest::Contains("without groups"), resgen::Error);
+  ConvKnobs winograd = knobs(0, 0, 0, 0, 0);
+  winograd.algorithm = 2;
+  CHECK_THROWS_WITH_AS(resgen::resolve_conv_knobs(l, jit_target(), winograd), doctest::Contains("accumulators 1"),
+                       resgen::Error);
+  // Left to the heuristic, it follows the fields given: a channel block of part of the input
+  // channels keeps the task buffer; given alone, it resolves the block and the row's tile.
+  ConvKnobs part{0, 0, 0, 8};
+  CHECK(resgen::resolve_conv_knobs(l, jit_target(), part).accumulators == 1);
+  ConvKnobs alone = knobs(0, 0, 0, 0, 0);
+  ConvKnobs r = resgen::resolve_conv_knobs(l, jit_target(), alone);
+  CHECK(r.channel_block == 24);
+  CHECK(r.tile <= 7);
+
+  // The heuristic picks it on AVX-512 for 1x1 expansions whose rows 7-pixel tiles divide
+  // (ResNet-50's), and nowhere on AVX2.
+  Halide::Target avx512("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  Halide::Target avx2("x86-64-linux-avx-avx2-f16c-fma-sse41");
+  Layer expand = ConvTester().input(128, 28, 28).output_channels(512).kernel(1).residual_same().layer();
+  Layer reduce = ConvTester().input(512, 28, 28).output_channels(128).kernel(1).layer();
+  Layer odd = ConvTester().input(128, 29, 29).output_channels(512).kernel(1).layer();
+  ConvKnobs e = resgen::default_conv_knobs(expand, avx512);
+  CHECK(e.accumulators == 2);
+  CHECK(e.channel_block == 128);
+  CHECK(e.tile == 7);
+  CHECK(resgen::default_conv_knobs(reduce, avx512).accumulators == 1);
+  CHECK(resgen::default_conv_knobs(odd, avx512).accumulators == 1);
+  CHECK(resgen::default_conv_knobs(expand, avx2).accumulators == 1);
+  // And for 3x3 convolutions of stride 2 in 2-vector tiles of 14 pixels, where they divide the row.
+  Layer strided = ConvTester().input(128, 56, 56).output_channels(128).kernel(3).stride(2).padding(1).layer();
+  Layer strided7 = ConvTester().input(512, 14, 14).output_channels(512).kernel(3).stride(2).padding(1).layer();
+  ConvKnobs st = resgen::default_conv_knobs(strided, avx512);
+  CHECK(st.accumulators == 2);
+  CHECK(st.channel_vectors == 2);
+  CHECK(st.tile == 14);
+  CHECK(st.channel_block == 128);
+  CHECK(resgen::default_conv_knobs(strided7, avx512).accumulators == 1);
+  CHECK(resgen::default_conv_knobs(strided, avx2).accumulators == 1);
+}
+
+TEST_CASE("conv: which schedules may write the output over the residual") {
+  using resgen::ConvKnobs;
+  // Every split of the output exact: yes; a tail of channels, rows or a row's tiles shifted
+  // inwards (computing elements again): no.
+  Layer l = ConvTester().input(32, 6, 7).output_channels(64).kernel(1).residual_same().layer();
+  Halide::Target avx2("x86-64-linux-avx-avx2-f16c-fma-sse41");
+  auto knobs = [](int cv, int tile, int rows, int accumulators) {
+    ConvKnobs k{cv, tile, rows};
+    k.accumulators = accumulators;
+    return k;
+  };
+  CHECK(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 7, 2, 2)));
+  CHECK(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 5, 3, 1)));  // tiles run over the flattened pixels
+  CHECK_FALSE(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 5, 3, 2)));  // 7 = 5 + 2
+  CHECK_FALSE(resgen::conv_writes_each_output_once(l, avx2, knobs(2, 7, 4, 2)));  // 6 rows = 4 + 2
+  Layer odd = ConvTester().input(32, 6, 7).output_channels(24).kernel(1).residual_same().layer();
+  CHECK_FALSE(resgen::conv_writes_each_output_once(odd, avx2, knobs(2, 7, 2, 1)));  // 24 = 16 + 8 channels
+  // ResNet-50's blocks under the manual schedule, on AVX2 and AVX-512: all of them.
+  Halide::Target avx512("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  for (const Halide::Target& t : {avx2, avx512})
+    for (Layer b : {ConvTester().input(64, 56, 56).output_channels(256).kernel(1).residual_same().layer(),
+                    ConvTester().input(128, 28, 28).output_channels(512).kernel(1).residual_same().layer(),
+                    ConvTester().input(256, 14, 14).output_channels(1024).kernel(1).residual_same().layer(),
+                    ConvTester().input(512, 7, 7).output_channels(2048).kernel(1).residual_same().layer(),
+                    ConvTester().input(64, 56, 56).output_channels(64).kernel(3).padding(1).residual_same().layer(),
+                    ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).residual_same().layer()}) {
+      INFO(t.to_string() << " " << b.in.c << "->" << b.out.c << " at " << b.out.w);
+      CHECK(resgen::conv_writes_each_output_once(b, t));
+    }
+}
+
