@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
   try {
     if (!vs_tuned.empty()) check_tuned_schedule(vs_tuned);
     Lowered low = lower(build_network(net, input, std::nullopt));
-    Halide::Target t = Halide::get_host_target();
+    Halide::Target t = Halide::get_jit_target_from_environment();  // HL_JIT_TARGET, else the host
     Halide::Target tb = vs_target.empty() ? t : Halide::Target(vs_target);
     double total = 0, total_b = 0;
     if (paired)

@@ -58,14 +58,21 @@ int task_rows(const Layer& l, int channel_tiles) {
 }
 
 // Input channels per reduction block. A channel tile's weights that fit in L1 stay there for
-// the whole task unblocked; larger ones are blocked to about 36 KB of weights (ci x k x k x tile).
-// Each block is one more pass over the task's register tiles (their accumulators reloaded, the
-// input re-read), so blocks are kept long: 64 channels of a 3x3 beat 16 by 5 to 20% on AVX2,
-// stride-2 layers most, although the block's weights then spill from L1 to L2.
+// the whole task unblocked. Larger ones are blocked to about 36 KB of weights (ci x k x k x tile)
+// only where that takes two blocks, in 1x1 convolutions; everywhere else the whole reduction is
+// one block, its weights streaming from L2 past each register tile. Each block is one more pass
+// over the task's register tiles (their accumulators reloaded, the input re-read), and a 3x3's
+// block of weights lies in 9 runs per 16 output channels (weights are (16, ci, kx, ky) blocks),
+// short streams the prefetchers follow badly when the weights come from memory. Measured on a
+// Zen 5 (`kernel_lab --cold 3`, 2 threads, in turns, the whole reduction against blocks of 32 to
+// 256 channels): ResNet-18's and -50's 3x3s at 7x7 in 0.72 to 0.80 of the time at batch 1, 0.80
+// to 0.86 at batch 8 (AVX2 code: 0.77); 1x1s from 512 to 2048 channels in 0.88 to 0.96; the 1x1
+// from 256 to 64 channels at 56x56 (two blocks) 1.18 at batch 8. (On AVX2, 64 channels of a 3x3
+// beat 16 by 5 to 20%.)
 int channel_block(const Layer& l, int tc) {
   int cig = l.in.c / l.groups;
   int per_channel = 4 * l.kernel * l.kernel * tc;  // bytes of weights per input channel
-  if (cig * per_channel <= 48 * 1024) return cig;
+  if (cig * per_channel <= 48 * 1024 || l.kernel > 1 || cig * per_channel > 2 * 36864) return cig;
   int limit = std::max(1, 36864 / per_channel);
   for (int b = std::min(cig, limit); b >= 1; --b)
     if (cig % b == 0) return b;

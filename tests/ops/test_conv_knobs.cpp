@@ -177,6 +177,28 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   CHECK(resgen::default_conv_knobs(strided, avx2).accumulators == 1);
 }
 
+TEST_CASE("conv: the default channel blocks") {
+  // The whole reduction is one block, except in a 1x1 whose channel tile's weights outgrow L1
+  // and fit in two blocks of about 36 KB.
+  Halide::Target avx512("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
+  Halide::Target avx2("x86-64-linux-avx-avx2-f16c-fma-sse41");
+  Layer late3x3 = ConvTester().input(512, 7, 7).output_channels(512).kernel(3).padding(1).layer();
+  Layer strided = ConvTester().input(256, 14, 14).output_channels(512).kernel(3).stride(2).padding(1).layer();
+  Layer reduce = ConvTester().input(512, 28, 28).output_channels(128).kernel(1).layer();
+  Layer two_blocks = ConvTester().input(256, 56, 56).output_channels(64).kernel(1).layer();
+  Layer small = ConvTester().input(64, 56, 56).output_channels(64).kernel(1).layer();
+  for (const Halide::Target& t : {avx512, avx2}) {
+    CAPTURE(t.to_string());
+    CHECK(resgen::default_conv_knobs(late3x3, t).channel_block == 512);
+    CHECK(resgen::default_conv_knobs(strided, t).channel_block == 256);
+    CHECK(resgen::default_conv_knobs(reduce, t).channel_block == 512);
+    CHECK(resgen::default_conv_knobs(small, t).channel_block == 64);
+  }
+  // 4 vectors of 16 channels x 256 input channels: 64 KB, two blocks of 128 channels.
+  CHECK(resgen::default_conv_knobs(two_blocks, avx512).channel_vectors == 4);
+  CHECK(resgen::default_conv_knobs(two_blocks, avx512).channel_block == 128);
+}
+
 TEST_CASE("conv: which schedules may write the output over the residual") {
   using resgen::ConvKnobs;
   // Every split of the output exact: yes; a tail of channels, rows or a row's tiles shifted
