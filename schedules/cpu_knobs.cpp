@@ -132,6 +132,13 @@ int default_span(const Layer& l, int channel_tiles) {
   return 1;
 }
 
+// Convolutions of stride 2 (3x3, and the 1x1 projections) whose output rows 14 pixels divide:
+// on AVX-512 their register tiles are 2 vectors x 14 pixels, kept in registers
+// (registers_tile).
+bool fourteen_wide_stride2(const Layer& l) {
+  return (l.kernel == 1 || l.kernel == 3) && l.stride == 2 && l.in.c > 4 && l.out.w % 14 == 0;
+}
+
 // AVX-512's 32 registers hold accumulators of 4 vectors x 7 pixels. The wider tile reads each
 // input pixel once per 64 output channels instead of once per 32, and is faster for 1x1
 // convolutions except those that reduce more than 512 channels to fewer, and for a stem of a few
@@ -140,11 +147,14 @@ int default_span(const Layer& l, int channel_tiles) {
 // to 0.98 of the time, its stem in 0.91; its 1x1s from 1024 and 2048 channels to 256 and 512 in
 // 1.03 to 1.43, with half as many tasks and more channel blocks, and its 3x3s at 14x14 and 7x7
 // in 1.07 to 1.5). The expansions keep default_span's 4 tiles per task: against one, 0.79 to 0.89
-// of the time at 56x56, 1.02 to 1.06 at 28x28 and 14x14. Whole libraries: Figures in the README.
+// of the time at 56x56, 1.02 to 1.06 at 28x28 and 14x14. The 1x1 projections of stride 2 take
+// 2-vector tiles of 14 pixels instead where those divide the row (fourteen_wide_stride2; on a
+// Zen 5, ResNet-18's and -50's in 0.51 to 0.84 of the time of 4 x 7). Whole libraries: Figures in
+// the README.
 bool four_vector_tile(const Layer& l, const Target& t) {
   if (!t.has_feature(Target::AVX512) || l.groups != 1 || l.out.c % (4 * vector_width(t, l.out.c)) != 0) return false;
   bool stem = l.in.c <= 4;
-  return stem || (l.kernel == 1 && (l.in.c <= 512 || l.out.c >= l.in.c));
+  return stem || (l.kernel == 1 && (l.in.c <= 512 || l.out.c >= l.in.c) && !fourteen_wide_stride2(l));
 }
 
 // Pixels per register tile where AVX-512's accumulators stay in registers for the whole reduction
@@ -155,7 +165,9 @@ bool four_vector_tile(const Layer& l, const Target& t) {
 // - 3x3 convolutions of stride 2, in 2-vector tiles of 14 pixels (28 accumulators, the most that
 //   leave registers for 2 weights and a broadcast) where they divide the row: ResNet-50's at
 //   28x28 and 14x14 in 0.89 to 0.93 (tiles of 7 at 7x7: 1.05; the stem, 4 x 7 or 2 x 14: 0.98
-//   and 1.3).
+//   and 1.3). Until resolve_conv_knobs kept this tile for knobs left to the heuristic, libraries
+//   got tiles of 10 and 7: on a Zen 5, 14 takes 0.83 to 0.97 of their time;
+// - 1x1 convolutions of stride 2 the same way (see four_vector_tile).
 // The 1x1 reductions were 0.93 to 1.0 alone but no faster in the network, and tiles that do not
 // divide ResNet's rows 1.1 to 1.6x slower.
 int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
@@ -164,7 +176,7 @@ int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
     int tile = tile_width(t, l.out.w, 4);
     return l.out.w % tile == 0 ? tile : 0;
   }
-  if (l.kernel == 3 && l.stride == 2 && l.in.c > 4 && channel_vectors == 2 && l.out.w % 14 == 0) return 14;
+  if (fourteen_wide_stride2(l) && channel_vectors == 2) return 14;
   return 0;
 }
 
@@ -232,7 +244,10 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   int tile_run = winograd ? winograd_tiles(r.rows, m) * winograd_tiles(l.out.w, m)
                  : flat_pixels(l) && r.accumulators == 1 ? r.rows * l.out.w
                                                          : l.out.w;
-  if (!r.tile) r.tile = tile_width(t, tile_run, r.channel_vectors);
+  if (!r.tile)
+    r.tile = r.accumulators == 2 && d.accumulators == 2 && r.channel_vectors == d.channel_vectors
+                 ? d.tile
+                 : tile_width(t, tile_run, r.channel_vectors);
   if (!r.channel_block)
     r.channel_block = winograd || r.accumulators == 2 ? cig : channel_block(l, r.channel_vectors * vw);
   if (!r.order) r.order = d.order;

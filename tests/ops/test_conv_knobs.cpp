@@ -175,6 +175,20 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   CHECK(st.channel_block == 128);
   CHECK(resgen::default_conv_knobs(strided7, avx512).accumulators == 1);
   CHECK(resgen::default_conv_knobs(strided, avx2).accumulators == 1);
+  // The 1x1 projections of stride 2 too, in place of 4-vector tiles.
+  Layer projection = ConvTester().input(256, 56, 56).output_channels(512).kernel(1).stride(2).layer();
+  ConvKnobs pr = resgen::default_conv_knobs(projection, avx512);
+  CHECK(pr.accumulators == 2);
+  CHECK(pr.channel_vectors == 2);
+  CHECK(pr.tile == 14);
+  // Knobs left to the heuristic resolve to the same tiles (what the library's schedule uses).
+  for (const Layer& lay : {strided, projection, expand}) {
+    ConvKnobs given = resgen::resolve_conv_knobs(lay, avx512, ConvKnobs{});
+    ConvKnobs d = resgen::default_conv_knobs(lay, avx512);
+    CHECK(given.tile == d.tile);
+    CHECK(given.accumulators == d.accumulators);
+    CHECK(given.channel_vectors == d.channel_vectors);
+  }
 }
 
 TEST_CASE("conv: the default channel blocks") {
