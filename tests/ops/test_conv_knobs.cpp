@@ -181,8 +181,12 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   CHECK(pr.accumulators == 2);
   CHECK(pr.channel_vectors == 2);
   CHECK(pr.tile == 14);
+  // The stem's 4-vector tiles take 6 pixels, which leave registers for the weights and input.
+  Layer stem = ConvTester().input(3, 224, 224).output_channels(64).kernel(7).stride(2).padding(3).layer();
+  CHECK(resgen::default_conv_knobs(stem, avx512).channel_vectors == 4);
+  CHECK(resgen::default_conv_knobs(stem, avx512).tile == 6);
   // Knobs left to the heuristic resolve to the same tiles (what the library's schedule uses).
-  for (const Layer& lay : {strided, projection, expand}) {
+  for (const Layer& lay : {strided, projection, expand, stem}) {
     ConvKnobs given = resgen::resolve_conv_knobs(lay, avx512, ConvKnobs{});
     ConvKnobs d = resgen::default_conv_knobs(lay, avx512);
     CHECK(given.tile == d.tile);
