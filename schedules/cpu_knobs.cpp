@@ -169,10 +169,15 @@ bool four_vector_tile(const Layer& l, const Target& t) {
 //   got tiles of 10 and 7: on a Zen 5, 14 takes 0.83 to 0.97 of their time;
 // - 1x1 convolutions of stride 2 the same way (see four_vector_tile).
 // The 1x1 reductions were 0.93 to 1.0 alone but no faster in the network, and tiles that do not
-// divide ResNet's rows 1.1 to 1.6x slower.
+// divide ResNet's rows 1.1 to 1.6x slower. On Zen 4 and 5 (targets with avx512_zen4) the
+// expansions keep the task buffer: on a Zen 5 its 4 x 6 tiles (blocks of weights in L1) took
+// 0.79 to 0.9 of the time of 4 x 7 in registers (weights streaming from L2 for every tile) at
+// 56x56 to 7x7. The strided layers keep 2 x 14 in registers there (the task buffer: 1.06 to 1.15).
+
 int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
   if (!t.has_feature(Target::AVX512) || l.groups != 1) return 0;
-  if (four_vector_tile(l, t) && channel_vectors == 4 && l.kernel == 1 && l.out.c >= 2 * l.in.c) {
+  bool zen = t.has_feature(Target::AVX512_Zen4);
+  if (!zen && four_vector_tile(l, t) && channel_vectors == 4 && l.kernel == 1 && l.out.c >= 2 * l.in.c) {
     int tile = tile_width(t, l.out.w, 4);
     return l.out.w % tile == 0 ? tile : 0;
   }
@@ -202,10 +207,11 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
     d.accumulators = 2, d.tile = tile, d.channel_block = l.in.c;
   } else {
     d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
-    // The stem's 4-vector tiles of 7 pixels need 33 registers (28 accumulators, 4 weights and
-    // the input value each reuses 4 times) and spill 3 accumulators per step; 6 pixels do not
-    // (ResNet-50's on a Zen 5, kernel_lab --cold 3 in turns: 0.915 to 0.933 of the time).
-    if (d.channel_vectors == 4 && l.in.c <= 4 && d.tile == 7) d.tile = 6;
+    // 4-vector tiles of 7 pixels need 33 registers (28 accumulators, 4 weights and the input
+    // value each reuses 4 times) and spill 2 or 3 accumulators per step; 6 pixels do not.
+    // Measured on a Zen 5 (kernel_lab --cold 3 in turns): ResNet-50's stem in 0.915 to 0.933 of
+    // the time, its 1x1s of 4-vector tiles in 0.79 to 1.0.
+    if (d.channel_vectors == 4 && d.tile == 7) d.tile = 6;
     d.channel_block = channel_block(l, d.channel_vectors * vw);
   }
   d.padded = default_padded_placement(l);

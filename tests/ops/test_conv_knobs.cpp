@@ -165,6 +165,12 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   CHECK(resgen::default_conv_knobs(reduce, avx512).accumulators == 1);
   CHECK(resgen::default_conv_knobs(odd, avx512).accumulators == 1);
   CHECK(resgen::default_conv_knobs(expand, avx2).accumulators == 1);
+  // On Zen 4 and 5 the expansions keep the task buffer, in 4 x 6 tiles.
+  Halide::Target zen("x86-64-linux-avx-avx2-avx512-avx512_skylake-avx512_zen4-f16c-fma-sse41");
+  ConvKnobs ez = resgen::default_conv_knobs(expand, zen);
+  CHECK(ez.accumulators == 1);
+  CHECK(ez.channel_vectors == 4);
+  CHECK(ez.tile == 6);
   // And for 3x3 convolutions of stride 2 in 2-vector tiles of 14 pixels, where they divide the row.
   Layer strided = ConvTester().input(128, 56, 56).output_channels(128).kernel(3).stride(2).padding(1).layer();
   Layer strided7 = ConvTester().input(512, 14, 14).output_channels(512).kernel(3).stride(2).padding(1).layer();
