@@ -10,7 +10,7 @@
 // tuned:DB applies it), --vs-target (B: the manual schedule compiled for target T, e.g. AVX2
 // on an AVX-512 host) or --vs-in-place (B: A's kernel writing its output over its residual, as a
 // library plans it; kernels with a residual whose schedule computes each output element once),
-// A and B timed in turns and B/A. Threads: HL_NUM_THREADS.
+// A and B timed in turns and B/A. Threads: HL_NUM_THREADS; target: HL_JIT_TARGET, else the host.
 #include <fmt/format.h>
 
 #include <algorithm>
