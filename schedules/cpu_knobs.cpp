@@ -173,7 +173,6 @@ bool four_vector_tile(const Layer& l, const Target& t) {
 // expansions keep the task buffer: on a Zen 5 its 4 x 6 tiles (blocks of weights in L1) took
 // 0.79 to 0.9 of the time of 4 x 7 in registers (weights streaming from L2 for every tile) at
 // 56x56 to 7x7. The strided layers keep 2 x 14 in registers there (the task buffer: 1.06 to 1.15).
-
 int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
   if (!t.has_feature(Target::AVX512) || l.groups != 1) return 0;
   bool zen = t.has_feature(Target::AVX512_Zen4);
