@@ -33,7 +33,11 @@ int file_of(const uint8_t* data, size_t size, char* path, size_t pathlen) {
   return fd;
 }
 
+// The element count of an accepted shape: 0 if any dimension is 0 (the others may then be
+// too large to multiply), else a product the reader has already bounded.
 int64_t numel(const int64_t* shape, int ndim) {
+  for (int i = 0; i < ndim; i++)
+    if (shape[i] == 0) return 0;
   int64_t n = 1;
   for (int i = 0; i < ndim; i++) n *= shape[i];
   return n;
