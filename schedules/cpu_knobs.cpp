@@ -71,9 +71,12 @@ int task_rows(const Layer& l, int channel_tiles) {
 // beat 16 by 5 to 20%.)
 int channel_block(const Layer& l, int tc) {
   int cig = l.in.c / l.groups;
+  constexpr int l1_bytes = 48 * 1024, block_bytes = 36 * 1024;
   int per_channel = 4 * l.kernel * l.kernel * tc;  // bytes of weights per input channel
-  if (cig * per_channel <= 48 * 1024 || l.kernel > 1 || cig * per_channel > 2 * 36864) return cig;
-  int limit = std::max(1, 36864 / per_channel);
+  int weights = cig * per_channel;                 // the channel tile's, for the whole reduction
+  bool two_blocks = l.kernel == 1 && weights > l1_bytes && weights <= 2 * block_bytes;
+  if (!two_blocks) return cig;
+  int limit = std::max(1, block_bytes / per_channel);
   for (int b = std::min(cig, limit); b >= 1; --b)
     if (cig % b == 0) return b;
   return 1;
