@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -66,6 +67,61 @@ TEST_CASE("every task of a loop runs exactly once, at any thread count and size"
     }
   }
   CHECK(pool::pool.started >= 3);  // workers for 4 threads were started
+}
+
+TEST_CASE("each thread starts on its own range of a loop's tasks") {
+  CHECK(pool::range_begin(10, 3, 0) == 0);
+  CHECK(pool::range_begin(10, 3, 1) == 3);
+  CHECK(pool::range_begin(10, 3, 2) == 6);
+  CHECK(pool::range_begin(10, 3, 3) == 10);
+  halide_threads = 2;
+  // Tasks of 1 ms: the worker wakes long before the calling thread could reach its range.
+  struct Order {
+    std::mutex lock;
+    std::vector<std::pair<int, std::thread::id>> started;
+    static int task(void* self, int index, uint8_t*) {
+      auto* o = static_cast<Order*>(self);
+      {
+        std::lock_guard<std::mutex> g(o->lock);
+        o->started.emplace_back(index, std::this_thread::get_id());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return 0;
+    }
+  } o;
+  CHECK(pool::par_for(&o, Order::task, 0, 64, nullptr) == 0);
+  REQUIRE(o.started.size() == 64);
+  const std::thread::id caller = std::this_thread::get_id();
+  int worker_first = -1, caller_last = -1;
+  for (const auto& [index, id] : o.started) {
+    if (index == 0) CHECK(id == caller);
+    if (id != caller && worker_first < 0) worker_first = index;
+    if (id == caller) {
+      CHECK(index > caller_last);  // in order within its range
+      caller_last = index;
+    }
+  }
+  CHECK(worker_first == 32);
+}
+
+TEST_CASE("a thread whose range is done takes the tasks left in another's") {
+  halide_threads = 2;
+  // Task 0, the calling thread's first, returns only once every other task has run: the worker
+  // must run the rest of the caller's range too.
+  struct Stuck {
+    std::atomic<int> others{0};
+    static int task(void* self, int index, uint8_t*) {
+      auto* s = static_cast<Stuck*>(self);
+      if (index != 0) return s->others++, 0;
+      for (int waited = 0; s->others.load() < 63; ++waited) {
+        if (waited > 10000) return 1;  // 10 s: no one took the caller's range
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      return 0;
+    }
+  } s;
+  CHECK(pool::par_for(&s, Stuck::task, 0, 64, nullptr) == 0);
+  CHECK(s.others.load() == 63);
 }
 
 TEST_CASE("a failing task's status comes back, and the other tasks still run") {
