@@ -8,10 +8,20 @@
  * each) are judged by their median, which mostly misses preemption.
  * 12 chains of vectors hide the FMA latency on current x86 cores (latency 4-5 cycles, two FMA
  * pipes). The vectors are the widest the compiler targets: 16 lanes with AVX-512, else 8 (with
- * only SSE the compiler splits them in two). One FMA counts as 2 FLOPs per lane. */
+ * only SSE the compiler splits them in two). One FMA counts as 2 FLOPs per lane.
+ *   peak_fma --round-trip
+ * Prints instead the nanoseconds of one round trip of a cache line between two threads on the
+ * first two processors this process may use (a flag each sets in turn; median of 5 trials of up
+ * to 20,000 round trips or 50 ms), or -1 where it may use only one: where a virtual
+ * machine's two processors sit on one die it is some 80 to 120 ns, on two dies 250 to 450 ns, and
+ * then a multithreaded network runs slower (README "Figures"). */
+#define _GNU_SOURCE /* CPU affinity, for the round trip */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef __AVX512F__
@@ -73,11 +83,68 @@ static void* work(void* arg) {
   return NULL;
 }
 
+/* The round trip: one thread sets the flag odd, the other answers even. */
+enum { kTrips = 20000 };
+static _Alignas(64) atomic_int flag;
+static _Atomic int trips_done;
+
+static void wait_for(int value) {
+  for (unsigned k = 1; atomic_load_explicit(&flag, memory_order_acquire) != value; ++k)
+    if (k % 4096 == 0) sched_yield(); /* one processor: let the other thread run */
+}
+
+static cpu_set_t cpu_first, cpu_second;
+
+static void* answer(void* arg) {
+  (void)arg;
+  pthread_setaffinity_np(pthread_self(), sizeof cpu_second, &cpu_second);
+  for (int i = 0;; ++i) {
+    wait_for(2 * i + 1);
+    int last = atomic_load_explicit(&trips_done, memory_order_relaxed);
+    atomic_store_explicit(&flag, 2 * i + 2, memory_order_release);
+    if (last) return NULL;
+  }
+}
+
+static double round_trip_ns(void) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return -1;
+  CPU_ZERO(&cpu_first);
+  CPU_ZERO(&cpu_second);
+  for (int c = 0, found = 0; c < CPU_SETSIZE && found < 2; ++c)
+    if (CPU_ISSET(c, &allowed)) CPU_SET(c, found++ ? &cpu_second : &cpu_first);
+  if (pthread_setaffinity_np(pthread_self(), sizeof cpu_first, &cpu_first) != 0) return -1;
+  double trials[5];
+  for (int trial = 0; trial < 5; ++trial) {
+    atomic_store(&flag, 0);
+    atomic_store(&trips_done, 0);
+    pthread_t t;
+    if (pthread_create(&t, NULL, answer, NULL) != 0) return -1;
+    double start = now(), end = start + 0.05;
+    int i = 0;
+    for (;; ++i) {
+      if (i + 1 == kTrips || (i % 256 == 255 && now() > end)) atomic_store(&trips_done, 1);
+      atomic_store_explicit(&flag, 2 * i + 1, memory_order_release);
+      wait_for(2 * i + 2);
+      if (atomic_load(&trips_done)) break;
+    }
+    trials[trial] = 1e9 * (now() - start) / (i + 1);
+    pthread_join(t, NULL);
+  }
+  qsort(trials, 5, sizeof(double), by_value);
+  pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
+  return trials[2];
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "--round-trip") == 0) {
+    printf("%.0f\n", round_trip_ns());
+    return 0;
+  }
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   double seconds = argc > 2 ? atof(argv[2]) : 0.3;
   if (threads < 1 || threads > 1024 || !(seconds > 0)) {
-    fprintf(stderr, "usage: peak_fma THREADS [SECONDS]\n");
+    fprintf(stderr, "usage: peak_fma THREADS [SECONDS] | peak_fma --round-trip\n");
     return 2;
   }
   pthread_t* t = malloc((size_t)threads * sizeof *t);

@@ -298,6 +298,15 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (out.empty()) throw Error("bench: the peak kernel " + fma.string() + " failed");
     return std::stod(out);
   };
+  // With 2 or more threads, the round trip of a cache line between two processors, sampled with
+  // the peak: on a virtual machine whose processors move between one die and two it tells the
+  // states apart (README "Figures").
+  std::vector<double> round_trips;
+  auto sample_round_trip = [&] {
+    if (threads < 2) return;
+    std::string out = run_output(fmt::format("{} --round-trip 2>/dev/null", quote(fma.string())));
+    if (!out.empty() && std::stod(out) > 0) round_trips.push_back(std::stod(out));
+  };
 
   // Start every runner (one at a time, so that loading does not overlap the others' warm-up).
   std::vector<std::unique_ptr<Worker>> workers;
@@ -367,6 +376,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
                             tolerance, agreement));
 
   double peak = measure_peak();
+  sample_round_trip();
   // Runs per round: --iterations, or about 0.25 s of each runner.
   std::map<std::string, int> iterations;
   for (auto& w : workers)
@@ -390,6 +400,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let spinning pool threads sleep
     }
     peak = std::max(peak, measure_peak());  // the best of many short samples: load elsewhere lowers some
+    sample_round_trip();
   }
   for (double& s : layer_seconds) s /= std::max(profiled, 1);
   std::map<std::string, double> rss;
@@ -410,6 +421,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
       "  work: {:.3f} GFLOP per batch; fp32 peak of this machine on {} threads: {:.1f} GFLOP/s (FMA kernel, "
       "this run)\n",
       flops / 1e9, threads, peak);
+  if (!round_trips.empty()) {
+    std::sort(round_trips.begin(), round_trips.end());
+    std::cout << fmt::format("  round trip of a cache line between two processors: median {:.0f} ns ({:.0f} to {:.0f} "
+                             "over {} samples)\n",
+                             round_trips[round_trips.size() / 2], round_trips.front(), round_trips.back(),
+                             round_trips.size());
+  }
   std::cout << fmt::format("  agreement with PyTorch eager, max |y - ref| (tolerance {:.1e}): {}\n",
                            tolerance, agreement);
   if (peers.size() > static_cast<std::size_t>(std::count(peers.begin(), peers.end(), "ort")))

@@ -8,7 +8,8 @@ with a warning, where its venv is missing) and checks the report: every runner a
 PyTorch, a table row per runner with consistent figures (images/s = batch / median, min <=
 median, % of peak = GFLOP/s / peak), a `ratio resgen/PEER` line per peer equal to the medians'
 ratio, the memory line, the per-pipeline table (shares summing to 100 %, worst first) and the
-SVG chart (well-formed, one bar per pipeline). Then resnet18 alone, whose peak RSS must stay
+SVG chart (well-formed, one bar per pipeline). With two threads, the processors' round-trip line
+(where the machine has two). Then resnet18 alone, whose peak RSS must stay
 within its packed weights + activations + 30 MiB (loading must not hold the file and the packed
 weights at once). Then the user's errors: an unknown peer, a bad
 batch, an unknown network each fail with a message naming it.
@@ -94,6 +95,21 @@ def main():
             fail(f"{' '.join(cmd)}: status {p.returncode}, no memory line", out)
         if m.group(2) != "within":
             fail("resnet18: peak RSS over weights + activations + 30 MiB", out)
+
+        # With two threads, the round trip of a cache line between two processors is reported.
+        if len(os.sched_getaffinity(0)) >= 2:
+            cmd = [resgen, "bench", "cifar_resnet20", "--threads", "2", "--rounds", "2", "--iterations", "2",
+                   "--warmup", "0"]
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            out = p.stdout + p.stderr
+            print(out)
+            m = re.search(r"round trip of a cache line between two processors: median (\d+) ns \((\d+) to (\d+) "
+                          r"over (\d+) samples\)", out)
+            if p.returncode != 0 or not m:
+                fail(f"{' '.join(cmd)}: status {p.returncode}, no round trip line", out)
+            med, lo, hi, n = (int(v) for v in m.groups())
+            if not (0 < lo <= med <= hi and n == 3):
+                fail(f"round trip figures inconsistent: {m.group(0)}", out)
 
         for args, word in ((["--vs", "tensorflow"], "tensorflow"), (["--batch", "0"], "--batch"),
                            (["--threads", "x"], "--threads")):
