@@ -187,12 +187,24 @@ int registers_tile(const Layer& l, const Target& t, int channel_vectors) {
   return 0;
 }
 
+// Task order 2 (a row block's channel tiles in turn) on maps of 28 rows and more, so that the
+// thread pool's contiguous range of tasks per thread (generator/runtime/pool.inc) is a band of
+// rows: then a thread reads the rows it wrote in the layer before (and the transformed tiles
+// of its band, for winograd), not the other thread's. Where a virtual machine's two processors
+// sit on two dies, a cache line written by the other one comes across slowly (800 KB at 38 GB/s,
+// against 117 GB/s on one die and 190 from a core's own caches), and winograd's input
+// transforms and products at 56x56 took 2 to 5x their time. Whole libraries on 2 Zen 5 cores in
+// that state: ResNet-18 at batch 1 in 0.886 of the time, ResNet-50 in 0.916; extended to 14x14
+// (and 7x7), 0.985 to 0.996 more; on one die (README "Figures"). Smaller maps have too few row
+// blocks to share out, and their weights, which order 1 splits between the threads, dominate.
+bool row_bands(const Layer& l) { return l.out.h >= 28; }
+
 ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   ConvKnobs d;
   int vw = vector_width(t, l.out.c);
   d.channel_vectors = four_vector_tile(l, t) ? 4 : l.out.c % (2 * vw) == 0 ? 2 : 1;
   d.algorithm = algorithm;
-  d.order = 1;
+  d.order = row_bands(l) ? 2 : 1;
   d.span = 1;
   d.accumulators = 1;
   if (algorithm >= 2) {

@@ -55,7 +55,9 @@ constexpr const char* kUsage =
   0.25 s' worth, at least 2), after W warm-up runs (default 5). Prints per runner: median and
   min latency, images/s, GFLOP/s and % of this machine's fp32 peak (an FMA kernel, the best of
   samples taken before and after each round), peak resident memory, and
-  `ratio resgen/PEER: X.XXx` (resgen's median over the peer's).
+  `ratio resgen/PEER: X.XXx` (resgen's median over the peer's). With 2 or more threads also
+  the round trip of a cache line between two processors, sampled with the peak (a virtual
+  machine's processors on one die: about 100 ns; on two: 250 ns and more, and slower runs).
   FLOPs: 2 per multiply-accumulate of convolutions and linear layers, plus one per element of
   the other pipelines (pooling: one per window element).
   --per-layer: each pipeline's share of the time, ms, GFLOP/s and % of peak, worst first,

@@ -191,6 +191,17 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   Layer stem = ConvTester().input(3, 224, 224).output_channels(64).kernel(7).stride(2).padding(3).layer();
   CHECK(resgen::default_conv_knobs(stem, avx512).channel_vectors == 4);
   CHECK(resgen::default_conv_knobs(stem, avx512).tile == 6);
+  // Tasks in row bands (order 2) on maps of 28 rows and more, winograd's too; channel tiles
+  // first below.
+  CHECK(resgen::default_conv_knobs(expand, avx512).order == 2);
+  CHECK(resgen::default_conv_knobs(stem, avx2).order == 2);
+  Layer wino56 = ConvTester().input(64, 56, 56).output_channels(64).kernel(3).padding(1).layer();
+  CHECK(resgen::default_conv_knobs(wino56, avx512).algorithm == 3);
+  CHECK(resgen::default_conv_knobs(wino56, avx512).order == 2);
+  CHECK(resgen::default_conv_knobs(strided7, avx512).order == 1);
+  CHECK(resgen::default_conv_knobs(reduce, avx512).order == 2);
+  Layer late = ConvTester().input(1024, 14, 14).output_channels(256).kernel(1).layer();
+  CHECK(resgen::default_conv_knobs(late, avx512).order == 1);
   // Knobs left to the heuristic resolve to the same tiles (what the library's schedule uses).
   for (const Layer& lay : {strided, projection, expand, stem}) {
     ConvKnobs given = resgen::resolve_conv_knobs(lay, avx512, ConvKnobs{});
