@@ -3,6 +3,9 @@
 // Halide. The Halide runtime functions that the pool calls are stubs here.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -196,6 +199,29 @@ TEST_CASE("after the thread count is lowered, only that many threads run a loop'
     CHECK(pool::par_for(&t, Threads::task, 0, 32, nullptr) == 0);
     CHECK(t.ids.size() <= 2);
   }
+}
+
+TEST_CASE("a forked child runs its loops on Halide's pool: the workers stayed in the parent") {
+  halide_threads = 2;
+  Counts warm(16);
+  CHECK(pool::par_for(&warm, Counts::task, 0, 16, nullptr) == 0);  // workers started
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int before = default_calls.load();
+    Counts c(64);
+    bool ok = pool::par_for(&c, Counts::task, 0, 64, nullptr) == 0 && c.each_once() && default_calls.load() == before + 1;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  int before = default_calls.load();  // the parent keeps its own pool
+  Counts c(64);
+  CHECK(pool::par_for(&c, Counts::task, 0, 64, nullptr) == 0);
+  CHECK(c.each_once());
+  CHECK(default_calls.load() == before);
 }
 
 TEST_CASE("a run installs the pool as Halide's parallel loop, or leaves Halide's with RESGEN_THREAD_POOL=halide") {
