@@ -71,6 +71,12 @@ TEST_CASE("conv: channel tiles per task (span) and winograd F(2x2, 3x3) and F(4x
     ConvKnobs order2 = knobs(1, 6, 4, 16, 1, a);
     order2.order = 2;
     ConvTester().input(16, 13, 10).output_channels(48).kernel(3).padding(1).knobs(order2).batches({2}).test();
+    // Row bands of one or two channel tiles: each task transforms its band's input itself.
+    int vw = jit_target().natural_vector_size<float>();
+    ConvKnobs bands = knobs(1, 5, 4, 16, 1, a);
+    bands.order = 2;
+    ConvTester().input(16, 12, 13).output_channels(2 * vw).kernel(3).padding(1).relu().residual_same().knobs(bands).batches({1, 2}).test();
+    ConvTester().input(16, 9, 10).output_channels(vw).kernel(3).padding(1).knobs(bands).batches({2}).test();
     ConvTester()
         .input(10, 4, 3)
         .output_channels(16)
