@@ -461,33 +461,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::cout << "\n";
 
   if (per_layer) {
-    std::map<int, PipelineTime> by_kernel;
     double total = 0;
-    for (std::size_t i = 0; i < lowered.layers.size(); ++i) {
-      const Layer& l = lowered.layers[i];
-      PipelineTime& p = by_kernel[l.kernel_id];
-      p.signature = lowered.kernels[l.kernel_id].signature;
-      p.layers.push_back(l.name);
-      p.seconds += layer_seconds[i];
-      p.flops += layer_flops(l) * batch;
-      total += layer_seconds[i];
-    }
-    std::vector<PipelineTime> rows;
-    for (auto& [k, p] : by_kernel) rows.push_back(p);
-    std::sort(rows.begin(), rows.end(),
-              [](const PipelineTime& a, const PipelineTime& b) { return a.seconds > b.seconds; });
-    std::cout << fmt::format(
-        "\nper pipeline (resgen, {} profiled runs in the rounds; medians per layer, summing to {:.2f} ms), "
-        "worst first:\n",
-        profiled, 1e3 * total);
-    std::cout << fmt::format("{:>6} {:>8} {:>9} {:>7} {:>6}  {}\n", "share", "ms", "GFLOP/s", "% peak",
-                             "layers", "pipeline");
-    for (const PipelineTime& p : rows) {
-      double gflops = p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0.0;
-      std::cout << fmt::format("{:>5.1f}% {:>8.3f} {:>9.1f} {:>6.1f}% {:>6}  {}  ({}{})\n",
-                               100 * p.seconds / total, 1e3 * p.seconds, gflops, 100 * gflops / peak,
-                               p.layers.size(), p.signature, p.layers[0], p.layers.size() > 1 ? ", ..." : "");
-    }
+    std::vector<PipelineTime> rows = per_pipeline(lowered, layer_seconds, batch, &total);
+    print_per_pipeline(std::cout, rows, total, peak, profiled);
     fs::path svg = args.get("--report").value_or((work / fmt::format("layers-{}.svg", tag)).string());
     write_svg(svg,
               fmt::format("resgen bench {} {} batch {}, {} threads: {:.2f} ms per run (sum of layers)",

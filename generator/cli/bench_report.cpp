@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "generator/error.hpp"
@@ -75,6 +76,40 @@ Agreement agree(const std::vector<float>& y, const std::vector<float>& ref, int 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+std::vector<PipelineTime> per_pipeline(const Lowered& lowered, const std::vector<double>& layer_seconds, int batch,
+                                       double* total) {
+  std::map<int, PipelineTime> by_kernel;
+  *total = 0;
+  for (std::size_t i = 0; i < lowered.layers.size(); ++i) {
+    const Layer& l = lowered.layers[i];
+    PipelineTime& p = by_kernel[l.kernel_id];
+    p.signature = lowered.kernels[l.kernel_id].signature;
+    p.layers.push_back(l.name);
+    p.seconds += layer_seconds[i];
+    p.flops += layer_flops(l) * batch;
+    *total += layer_seconds[i];
+  }
+  std::vector<PipelineTime> rows;
+  for (auto& [k, p] : by_kernel) rows.push_back(p);
+  std::sort(rows.begin(), rows.end(), [](const PipelineTime& a, const PipelineTime& b) { return a.seconds > b.seconds; });
+  return rows;
+}
+
+void print_per_pipeline(std::ostream& out, const std::vector<PipelineTime>& rows, double total, double peak,
+                        int profiled) {
+  out << fmt::format(
+      "\nper pipeline (resgen, {} profiled runs in the rounds; medians per layer, summing to {:.2f} ms), "
+      "worst first:\n",
+      profiled, 1e3 * total);
+  out << fmt::format("{:>6} {:>8} {:>9} {:>7} {:>6}  {}\n", "share", "ms", "GFLOP/s", "% peak", "layers", "pipeline");
+  for (const PipelineTime& p : rows) {
+    double gflops = p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0.0;
+    out << fmt::format("{:>5.1f}% {:>8.3f} {:>9.1f} {:>6.1f}% {:>6}  {}  ({}{})\n", 100 * p.seconds / total,
+                       1e3 * p.seconds, gflops, 100 * gflops / peak, p.layers.size(), p.signature, p.layers[0],
+                       p.layers.size() > 1 ? ", ..." : "");
+  }
 }
 
 void write_svg(const fs::path& path, const std::string& title, const std::vector<PipelineTime>& rows,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,15 @@ struct PipelineTime {
   double seconds = 0;  // per run
   double flops = 0;    // per run
 };
+
+// The layers' per-run seconds (layer_seconds, in the order of lowered.layers) summed per
+// distinct kernel, with their FLOPs for `batch` images, worst first; *total: their sum.
+std::vector<PipelineTime> per_pipeline(const Lowered& lowered, const std::vector<double>& layer_seconds, int batch,
+                                       double* total);
+
+// The per-pipeline table: share of `total`, ms, GFLOP/s, % of `peak`, layers and signature.
+void print_per_pipeline(std::ostream& out, const std::vector<PipelineTime>& rows, double total, double peak,
+                        int profiled);
 
 // A bar chart of `rows` (worst first): share of `total` seconds, coloured by % of `peak` GFLOP/s.
 void write_svg(const std::filesystem::path& path, const std::string& title, const std::vector<PipelineTime>& rows,
