@@ -2,9 +2,11 @@
 """Two generated libraries of one network, timed in turns: the measure of a schedule change.
 
     benchmarks/paired_libraries.py OLD_DIR NEW_DIR NET [--batch N] [--threads T] [--pairs P]
+                                   [--old-env NAME=VALUE ...]
 
 OLD_DIR and NEW_DIR hold `resgen generate NET --out DIR` output, e.g. from two commits, or from
-one build with a schedule change behind an environment variable. Each is linked with
+one build with a schedule change behind an environment variable; or the same directory twice
+with --old-env setting a run-time variable (RESGEN_BATCH_SPLIT=off) for OLD's runner only. Each is linked with
 benchmarks/bench_runner.c (built into the directory as `runner`), both runners load the weights
 and input that `resgen bench NET --batch N` left in its cache (run that first), and then single
 runs alternate, OLD NEW NEW OLD ..., so load from other work on a shared machine falls on both
@@ -32,9 +34,10 @@ def build_runner(directory, net):
     return runner
 
 
-def start(runner, data, batch, threads, out):
+def start(runner, data, batch, threads, out, env=None):
     p = subprocess.Popen([runner, os.path.join(data, "weights.safetensors"), os.path.join(data, f"input-b{batch}.bin"),
-                          str(batch), str(threads), out, "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                          str(batch), str(threads), out, "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=env)
     line = p.stdout.readline()
     if not line.startswith("ready"):
         sys.exit(f"paired_libraries: {runner} did not start (said {line.strip()!r})")
@@ -55,6 +58,8 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=150)
+    ap.add_argument("--old-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set in OLD's environment only (repeatable)")
     a = ap.parse_args()
     cache = os.environ.get("RESGEN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "resgen")
     matches = sorted(d for d in os.listdir(os.path.join(cache, "bench")) if d.startswith(a.net + "-"))
@@ -63,8 +68,15 @@ def main():
     if data is None:
         sys.exit(f"paired_libraries: no weights and input for {a.net} at batch {a.batch} in {cache}/bench: "
                  f"run `resgen bench {a.net} --batch {a.batch}` first")
-    outs = [os.path.join(d, f"logits-b{a.batch}.bin") for d in (a.old, a.new)]
-    old, new = (start(build_runner(d, a.net), data, a.batch, a.threads, o) for d, o in zip((a.old, a.new), outs))
+    old_env = dict(os.environ)
+    for setting in a.old_env:
+        name, eq, value = setting.partition("=")
+        if not name or not eq:
+            sys.exit(f"paired_libraries: --old-env wants NAME=VALUE, got {setting!r}")
+        old_env[name] = value
+    outs = [os.path.join(d, f"logits-b{a.batch}-{which}.bin") for d, which in ((a.old, "old"), (a.new, "new"))]
+    old = start(build_runner(a.old, a.net), data, a.batch, a.threads, outs[0], old_env)
+    new = start(build_runner(a.new, a.net), data, a.batch, a.threads, outs[1])
     seconds(old, 3), seconds(new, 3)
     t_old, t_new, ratios = [], [], []
     for i in range(a.pairs):

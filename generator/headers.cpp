@@ -64,7 +64,8 @@ int @NET@_set_num_threads(int threads);
 
 int @NET@_input_shape(int* c, int* h, int* w);
 int @NET@_output_shape(int* classes);
-/* Activation memory a run of `batch` images allocates (batch 1: per image). */
+/* Activation memory a run of `batch` images allocates with the current thread count (batch 1:
+ * per image; with several threads a batch may be shared out to them, each with its own arenas). */
 int @NET@_activation_bytes(int64_t batch, size_t* bytes);
 
 @GPU@/* The calling thread's last error message ("" if none). */

@@ -80,7 +80,8 @@ int cmd_describe(const std::vector<std::string>& argv) {
                            l.kernels.size(), l.packed_floats);
   std::cout << fmt::format(
       "activation memory per image: {} bytes planned, {:.2f}x the largest tensor ({} bytes); a batch needs that "
-      "times the images run at once (on a CPU as many as fit {} MiB, at least one)\n",
+      "times the images run at once (on a CPU as many as fit {} MiB, at least one, per thread where the batch "
+      "is shared out to the threads)\n",
       l.arena_floats * 4, largest ? double(l.arena_floats) / double(largest) : 0.0, largest * 4,
       RG_CHUNK_ARENA_BYTES >> 20);
   if (l.late_start > 0)

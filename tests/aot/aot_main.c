@@ -1,9 +1,14 @@
 /* A C11 program that links two generated libraries with no Halide anywhere on its paths.
  *   aot_main INPUT.bin N OUT_A.bin OUT_B.bin WEIGHTS_B
  * Network A (cifar_resnet20) has embedded weights; network B (preact_resnet20) reads its
- * safetensors file. Raw float32 files keep this program free of any parser. */
+ * safetensors file. Raw float32 files keep this program free of any parser. A batch of N >= 2
+ * is also run with 1 and 3 threads and with RESGEN_BATCH_SPLIT=off: sharing the batch's images
+ * out to the threads (model.inc, rg_plan_batch) must give the same bits as every thread on each
+ * layer. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cifar_resnet20.h"
 #include "preact_resnet20.h"
@@ -57,6 +62,29 @@ int main(int argc, char** argv) {
     fprintf(stderr, "run: %s %s\n", cifar_resnet20_last_error(), preact_resnet20_last_error());
     return 1;
   }
+  float* again = malloc(sizeof(float) * (size_t)n * CIFAR_RESNET20_CLASSES);
+  const struct {
+    int threads;
+    const char* split;
+  } variants[] = {{1, "on"}, {3, "on"}, {2, "off"}};
+  for (int i = 0; n >= 2 && i < 3; ++i) {
+    cifar_resnet20_set_num_threads(variants[i].threads);
+    setenv("RESGEN_BATCH_SPLIT", variants[i].split, 1);
+    cifar_resnet20_activation_bytes(n, &bytes);
+    if (cifar_resnet20_run(a, n, x, in_count, again, (size_t)n * 10) != 0) {
+      fprintf(stderr, "run: %s\n", cifar_resnet20_last_error());
+      return 1;
+    }
+    if (memcmp(again, ya, sizeof(float) * (size_t)n * 10) != 0) {
+      fprintf(stderr, "batch %d with %d threads, batch split %s: logits differ from 2 threads'\n", n,
+              variants[i].threads, variants[i].split);
+      return 5;
+    }
+    printf("batch %d, %d threads, batch split %s: the same logits (activation bytes %zu)\n", n, variants[i].threads,
+           variants[i].split, bytes);
+  }
+  unsetenv("RESGEN_BATCH_SPLIT");
+  free(again);
   write_floats(argv[3], ya, (size_t)n * 10);
   write_floats(argv[4], yb, (size_t)n * 10);
   cifar_resnet20_destroy(a);

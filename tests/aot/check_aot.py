@@ -59,7 +59,7 @@ def main():
     for net in ("cifar_resnet20", "preact_resnet20"):
         check_symbols(os.path.join(out, f"lib{net}.a"), net)
 
-    n = 3
+    n = 9  # with 2 threads: 4 + 4 images side by side, then 1 on both (model.inc, rg_plan_batch)
     x = torch.randn(n, 3, 32, 32, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         ya_ref, yb_ref = a(x).numpy(), b(x).numpy()

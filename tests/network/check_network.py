@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs a network through `resgen run` (the whole AOT path) and compares it with PyTorch.
 
-  check_network.py RESGEN NET [--batch 1 3] [--input CxHxW] [--classes K] [--seed S]
+  check_network.py RESGEN NET [--batch 1 3] [--input CxHxW] [--classes K] [--seed S] [--threads T]
 
 Builds the PyTorch model with resnet_reference.build() (seeded weights, calibrated batch-norm),
 writes its weights as safetensors and a random input as .npy, runs resgen, and checks the
@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--schedule", default=None, help="resgen's --schedule (default: its own default)")
     ap.add_argument("--target", default=None, help="resgen's --target (default: this machine)")
+    ap.add_argument("--threads", type=int, default=None, help="resgen's --threads (default: its own default)")
     ap.add_argument("--cpu-path", choices=["sse41", "avx2", "avx512"], default=None,
                     help="force an x86 multi-target library onto this path (and check that it took it); "
                          "exits 77 (skipped) when this CPU lacks it")
@@ -82,7 +83,7 @@ def main():
             xin, yout = os.path.join(tmp, f"x{n}.npy"), os.path.join(tmp, f"y{n}.npy")
             np.save(xin, x.numpy().astype(np.float32))
             cmd = [args.resgen, "run", args.net, "--weights", weights, "--input", xin, "--output", yout,
-                   "--classes", str(classes)] + (["--schedule", args.schedule] if args.schedule else []) + (["--target", args.target] if args.target else [])
+                   "--classes", str(classes)] + (["--schedule", args.schedule] if args.schedule else []) + (["--target", args.target] if args.target else []) + (["--threads", str(args.threads)] if args.threads else [])
             r = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if r.returncode != 0:
                 print(f"FAIL {args.net} batch {n}: resgen run exited {r.returncode}\n{r.stdout}{r.stderr}")
