@@ -219,6 +219,7 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
 }
 
 TEST_CASE("conv: the default channel blocks") {
+  using resgen::ConvKnobs;
   // The whole reduction is one block, except in a 1x1 whose channel tile's weights outgrow L1
   // and fit in two blocks of about 36 KB.
   Halide::Target avx512("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41");
@@ -238,6 +239,30 @@ TEST_CASE("conv: the default channel blocks") {
   // 4 vectors of 16 channels x 256 input channels: 64 KB, two blocks of 128 channels.
   CHECK(resgen::default_conv_knobs(two_blocks, avx512).channel_vectors == 4);
   CHECK(resgen::default_conv_knobs(two_blocks, avx512).channel_block == 128);
+  // The expansions at 14x14 with AVX-512's 4-vector tiles: tasks of the whole map for 2 channel
+  // tiles, one block; AVX2's tiles, and the expansions at 28x28 and of stride 2, as before.
+  Layer expand14 = ConvTester().input(256, 14, 14).output_channels(1024).kernel(1).residual_same().layer();
+  Layer expand28 = ConvTester().input(128, 28, 28).output_channels(512).kernel(1).residual_same().layer();
+  Layer project14 = ConvTester().input(256, 28, 28).output_channels(512).kernel(1).stride(2).layer();
+  ConvKnobs e14 = resgen::default_conv_knobs(expand14, avx512);
+  CHECK(e14.channel_vectors == 4);
+  CHECK(e14.rows == 14);
+  CHECK(e14.span == 2);
+  CHECK(e14.channel_block == 256);
+  ConvKnobs r14 = resgen::resolve_conv_knobs(expand14, avx512, ConvKnobs{});
+  CHECK(r14.rows == 14);
+  CHECK(r14.span == 2);
+  CHECK(r14.channel_block == 256);
+  ConvKnobs a14 = resgen::default_conv_knobs(expand14, avx2);
+  CHECK(a14.rows == 7);
+  CHECK(a14.span == 4);
+  CHECK(resgen::default_conv_knobs(expand28, avx512).span == 4);
+  CHECK(resgen::default_conv_knobs(expand28, avx512).rows < 28);
+  CHECK(resgen::default_conv_knobs(project14, avx512).rows < 14);
+  // Such a task computes right: a whole 14x14 map for 2 tiles of 64 channels, one block.
+  ConvKnobs whole{4, 6, 14, 64};
+  whole.span = 2;
+  ConvTester().input(64, 14, 14).output_channels(256).kernel(1).residual_same().relu().knobs(whole).batches({1, 2}).test();
 }
 
 TEST_CASE("conv: which schedules may write the output over the residual") {
