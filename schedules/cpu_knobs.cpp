@@ -23,10 +23,10 @@ using namespace Halide;
 // weight loads and accumulator traffic over more pixels (measured: 6 pixels beat 4 by 4 to 13% on
 // AVX2), so the cost per pixel is modelled as (1 + 2 / width) times the pixels computed per
 // pixel kept (a run rounded up to whole tiles recomputes its last pixels).
-int tile_width(const Target& t, int pixels, int vectors) {
+int tile_width(const Target& t, int pixels, int vectors, int most = 12) {
   bool many = t.has_feature(Target::AVX512) || (t.arch == Target::ARM && t.bits == 64);
   int regs = many ? 32 : 16;
-  int cap = std::max(1, std::min(12, (regs - 4) / vectors));
+  int cap = std::max(1, std::min(most, (regs - 4) / vectors));
   int lo = std::min(cap, std::max(1, (8 + vectors - 1) / vectors));
   if (pixels <= cap) return pixels;
   int best = cap;
@@ -52,6 +52,18 @@ int tile_width(const Target& t, int pixels, int vectors) {
 bool whole_map_expansion(const Layer& l, int tc) {
   return l.kernel == 1 && l.stride == 1 && l.groups == 1 && l.out.c >= 2 * l.in.c && l.out.w >= 14 &&
          l.out.h <= 14 && tc >= 64;
+}
+
+// Pixels per register tile whose accumulators take the task buffer (schedule_conv). 4-vector
+// tiles of 7 pixels need 33 registers (28 accumulators, 4 weights and the input value each
+// reuses 4 times) and spill 2 or 3 accumulators per step, so they take at most 6 pixels, and
+// tile_width's cost model picks among those: 6 on runs of 56 to 196 pixels, 5 on a 7x7 map's 49
+// (54 computed in tiles of 6, 50 in tiles of 5). Measured on a Zen 5 (kernel_lab --cold 3 in
+// turns): 6 against 7, ResNet-50's stem in 0.915 to 0.933 of the time, its 1x1s of 4-vector
+// tiles in 0.79 to 1.0; 5 against 6 at 7x7, its expansions to 2048 channels in 0.954 to 0.961,
+// the projection to 2048 in 0.958 to 0.970 (4: 1.011).
+int buffer_tile(const Target& t, int pixels, int vectors) {
+  return tile_width(t, pixels, vectors, vectors == 4 ? 6 : 12);
 }
 
 // Rows per task: enough pixels (about 64) that a task reuses its channel tile's weights, while
@@ -238,12 +250,7 @@ ConvKnobs default_knobs(const Layer& l, const Target& t, int algorithm) {
   if (int tile = registers_tile(l, t, d.channel_vectors)) {
     d.accumulators = 2, d.tile = tile, d.channel_block = l.in.c;
   } else {
-    d.tile = tile_width(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
-    // 4-vector tiles of 7 pixels need 33 registers (28 accumulators, 4 weights and the input
-    // value each reuses 4 times) and spill 2 or 3 accumulators per step; 6 pixels do not.
-    // Measured on a Zen 5 (kernel_lab --cold 3 in turns): ResNet-50's stem in 0.915 to 0.933 of
-    // the time, its 1x1s of 4-vector tiles in 0.79 to 1.0.
-    if (d.channel_vectors == 4 && d.tile == 7) d.tile = 6;
+    d.tile = buffer_tile(t, flat_pixels(l) ? d.rows * l.out.w : l.out.w, d.channel_vectors);
     d.channel_block = channel_block(l, d.channel_vectors * vw);
   }
   d.padded = default_padded_placement(l);
@@ -289,7 +296,8 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
   if (!r.tile)
     r.tile = r.accumulators == d.accumulators && r.channel_vectors == d.channel_vectors && r.rows == d.rows
                  ? d.tile
-                 : tile_width(t, tile_run, r.channel_vectors);
+                 : r.accumulators == 1 && !winograd ? buffer_tile(t, tile_run, r.channel_vectors)
+                                                     : tile_width(t, tile_run, r.channel_vectors);
   if (!r.channel_block)
     r.channel_block = winograd || r.accumulators == 2 ? cig : channel_block(l, r.channel_vectors * vw);
   if (!r.order) r.order = d.order;

@@ -197,6 +197,12 @@ TEST_CASE("conv: accumulators in registers (accumulators 2)") {
   Layer stem = ConvTester().input(3, 224, 224).output_channels(64).kernel(7).stride(2).padding(3).layer();
   CHECK(resgen::default_conv_knobs(stem, avx512).channel_vectors == 4);
   CHECK(resgen::default_conv_knobs(stem, avx512).tile == 6);
+  // At 7x7 (49 pixels) they take 5: 50 computed, where 6 computes 54.
+  Layer expand7 = ConvTester().input(512, 7, 7).output_channels(2048).kernel(1).residual_same().layer();
+  CHECK(resgen::default_conv_knobs(expand7, zen).channel_vectors == 4);
+  CHECK(resgen::default_conv_knobs(expand7, zen).tile == 5);
+  CHECK(resgen::resolve_conv_knobs(expand7, zen, ConvKnobs{}).tile == 5);
+  CHECK(resgen::resolve_conv_knobs(expand7, zen, ConvKnobs{4, 0, 7}).tile == 5);
   // Tasks in row bands (order 2) on maps of 28 rows and more, winograd's too; channel tiles
   // first below.
   CHECK(resgen::default_conv_knobs(expand, avx512).order == 2);
