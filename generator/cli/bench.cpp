@@ -62,6 +62,8 @@ constexpr const char* kUsage =
   the other pipelines (pooling: one per window element).
   --per-layer: each pipeline's share of the time, ms, GFLOP/s and % of peak, worst first,
   also drawn as an SVG bar chart (--report FILE.svg; default in the bench folder of the cache).
+  Where the library shares the batch out to the threads, these are the first thread's layers,
+  timed while the others run theirs beside them.
   Needs Debian's python3-torch (/usr/bin/python3, or $RESGEN_TORCH_PYTHON) for the weights;
   ort needs ONNX Runtime's venv (tools/setup_bench.sh; $RESGEN_ORT_PYTHON, default
   <source>/.venv-ort/bin/python) and is skipped with a warning when it is missing.
