@@ -79,7 +79,8 @@ asan() {
     -R '^(unit\..*|fuzz\..*|ops|errors\.cli|network\.cifar_resnet20_sanitized)$'
   stamp "asan: cifar_resnet20 with Halide's asan feature too (kernels and Halide runtime), vs PyTorch"
   RESGEN_CXX="g++ -g -fsanitize=address,undefined -fno-sanitize-recover=all" ASAN_OPTIONS=detect_leaks=1 \
-    $PY tests/network/check_network.py build-asan/resgen $NET --target "$(host_target)-asan" --batch 1 3
+    $PY tests/network/check_network.py build-asan/resgen $NET --target "$(host_target)-asan" --batch 1 3 4 \
+    --threads 2  # batch 4: two images per thread, side by side (model.inc, rg_plan_batch)
   elapsed asan "$t0"
 }
 
