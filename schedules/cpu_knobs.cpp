@@ -289,7 +289,8 @@ ConvKnobs resolve_conv_knobs(const Layer& l, const Target& t, const ConvKnobs& k
     r.accumulators = winograd || (r.channel_block && r.channel_block != cig) || (r.tile && r.tile > l.out.w)
                          ? 1
                          : d.accumulators;
-  if (!r.rows) r.rows = winograd ? winograd_rows(l, channel_tiles, m) : task_rows(l, channel_tiles, r.channel_vectors * vw);
+  if (!r.rows)
+    r.rows = winograd ? winograd_rows(l, channel_tiles, m) : task_rows(l, channel_tiles, r.channel_vectors * vw);
   int tile_run = winograd ? winograd_tiles(r.rows, m) * winograd_tiles(l.out.w, m)
                  : flat_pixels(l) && r.accumulators == 1 ? r.rows * l.out.w
                                                          : l.out.w;

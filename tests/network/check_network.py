@@ -83,7 +83,10 @@ def main():
             xin, yout = os.path.join(tmp, f"x{n}.npy"), os.path.join(tmp, f"y{n}.npy")
             np.save(xin, x.numpy().astype(np.float32))
             cmd = [args.resgen, "run", args.net, "--weights", weights, "--input", xin, "--output", yout,
-                   "--classes", str(classes)] + (["--schedule", args.schedule] if args.schedule else []) + (["--target", args.target] if args.target else []) + (["--threads", str(args.threads)] if args.threads else [])
+                   "--classes", str(classes)]
+            cmd += ["--schedule", args.schedule] if args.schedule else []
+            cmd += ["--target", args.target] if args.target else []
+            cmd += ["--threads", str(args.threads)] if args.threads else []
             r = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if r.returncode != 0:
                 print(f"FAIL {args.net} batch {n}: resgen run exited {r.returncode}\n{r.stdout}{r.stderr}")

@@ -268,7 +268,8 @@ TEST_CASE("conv: the default channel blocks") {
   // Such a task computes right: a whole 14x14 map for 2 tiles of 64 channels, one block.
   ConvKnobs whole{4, 6, 14, 64};
   whole.span = 2;
-  ConvTester().input(64, 14, 14).output_channels(256).kernel(1).residual_same().relu().knobs(whole).batches({1, 2}).test();
+  ConvTester().input(64, 14, 14).output_channels(256).kernel(1).residual_same().relu().knobs(whole).batches({1, 2})
+      .test();
 }
 
 TEST_CASE("conv: which schedules may write the output over the residual") {
