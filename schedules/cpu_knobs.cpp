@@ -39,19 +39,24 @@ int tile_width(const Target& t, int pixels, int vectors, int most = 12) {
   return best;
 }
 
-// A 1x1 convolution of stride 1 that widens its input at least twice (default_span) on a map of
-// 14 rows or fewer: ResNet-50's expansions to 1024 channels at 14x14. Its tasks take the whole map (196
-// pixels, 200 KB of input that stays in L2) for 2 channel tiles, their reduction in one block:
-// each weight is then loaded once per 196 pixels, not per 98, and the 4 tiles' blocks of the
-// span-4 default did not stay in L1 anyway. Measured on a Zen 5 (`kernel_lab --cold 3`, 2
+// A 1x1 convolution that widens its input at least twice, on rows of 14 pixels or more: the
+// bottleneck's expansions and projections (default_span, whole_map_expansion).
+bool widening_1x1(const Layer& l) {
+  return l.kernel == 1 && l.groups == 1 && l.out.c >= 2 * l.in.c && l.out.w >= 14;
+}
+
+// Such a convolution of stride 1 on a map of 14 rows or fewer, in tiles of 64 channels (AVX-512's
+// 4 vectors): ResNet-50's expansions to 1024 channels at 14x14. Its tasks take the whole map
+// (196 pixels, 200 KB of input that stays in L2) for 2 channel tiles, their reduction in one
+// block: each weight is then loaded once per 196 pixels, not per 98, and the 4 tiles' blocks of
+// the span-4 default did not stay in L1 anyway. Measured on a Zen 5 (`kernel_lab --cold 3`, 2
 // threads, in turns against 7 rows, two blocks of 128 channels and a span of 4): 0.920 to 0.935
 // of the time; one block alone 0.962, whole-map rows alone 0.958, a span of 1 0.938, of 4 0.948.
-// At 28x28 (128 to 512) rows, spans and blocks made no difference (0.991 to 1.007). Only for
-// tiles of 64 channels (AVX-512's 4 vectors): AVX2's tiles of 16 keep one block already, and
-// whole-map rows with a span of 2 took 1.02 to 1.04x the time there.
+// At 28x28 (128 to 512) rows, spans and blocks made no difference (0.991 to 1.007). AVX2's tiles
+// of 16 channels keep one block already, and whole-map rows with a span of 2 took 1.02 to 1.04x
+// the time there.
 bool whole_map_expansion(const Layer& l, int tc) {
-  return l.kernel == 1 && l.stride == 1 && l.groups == 1 && l.out.c >= 2 * l.in.c && l.out.w >= 14 &&
-         l.out.h <= 14 && tc >= 64;
+  return widening_1x1(l) && l.stride == 1 && l.out.h <= 14 && tc >= 64;
 }
 
 // Pixels per register tile whose accumulators take the task buffer (schedule_conv). 4-vector
@@ -102,7 +107,8 @@ int channel_block(const Layer& l, int tc) {
   constexpr int l1_bytes = 48 * 1024, block_bytes = 36 * 1024;
   int per_channel = 4 * l.kernel * l.kernel * tc;  // bytes of weights per input channel
   int weights = cig * per_channel;                 // the channel tile's, for the whole reduction
-  bool two_blocks = l.kernel == 1 && weights > l1_bytes && weights <= 2 * block_bytes && !whole_map_expansion(l, tc);
+  bool two_blocks = l.kernel == 1 && weights > l1_bytes && weights <= 2 * block_bytes;
+  if (whole_map_expansion(l, tc)) two_blocks = false;
   if (!two_blocks) return cig;
   int limit = std::max(1, block_bytes / per_channel);
   for (int b = std::min(cig, limit); b >= 1; --b)
@@ -157,7 +163,7 @@ int winograd_rows(const Layer& l, int channel_tiles, int m) {
 // ResNet-50's at 56x56 to 14x14; 6 to 10% slower at 7x7, where a task's pixels are few).
 // Elsewhere the weights of several tiles outgrow L1 instead.
 int default_span(const Layer& l, int channel_tiles, int tc) {
-  if (l.kernel != 1 || l.groups != 1 || l.out.c < 2 * l.in.c || l.out.w < 14) return 1;
+  if (!widening_1x1(l)) return 1;
   if (whole_map_expansion(l, tc)) return channel_tiles % 2 == 0 ? 2 : 1;
   for (int span : {4, 2})
     if (channel_tiles % span == 0) return span;
